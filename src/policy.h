@@ -1,0 +1,162 @@
+/*
+ * policy.h - the YAML policy, parsed into an immutable snapshot.
+ *
+ * A policy is loaded with libyaml's event API (anchors, aliases, a second
+ * document, duplicate keys and excess nesting are all rejected), layered
+ * on an optional base profile (`base: hardened`, `base: factory` or a
+ * path relative to the file), then checked against the schema.  Every
+ * error names file:line:column, the key path and what was expected.
+ * Once returned, a struct policy is never modified: a change builds a new
+ * one.  policy/README.md documents every key.
+ */
+#ifndef SLUICE_POLICY_H
+#define SLUICE_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "eventlog.h"
+#include "registry.h"
+
+#define POLICY_MAX_FILE_SIZE   (1u << 20)  /* bytes; larger files are refused */
+#define POLICY_MAX_DEPTH       8           /* nesting of mappings/sequences */
+#define POLICY_MAX_BASE_DEPTH  4           /* base: chains */
+#define POLICY_MAX_ACL_ENTRIES 16384
+#define POLICY_MAX_WARNINGS    32
+
+struct policy_error {
+	char msg[1024];   /* "file:line:col: key.path: what is wrong (expected ...)" */
+};
+
+struct policy_acl_entry {
+	int family;             /* AF_INET or AF_INET6 */
+	uint8_t addr[16];       /* network byte order; IPv4 in the first 4 bytes, host bits zero */
+	uint8_t prefix;         /* 0..32 or 0..128 */
+	bool active;
+	char comment[64];
+};
+
+struct policy_service {
+	bool enabled;
+	uint16_t ports[REGISTRY_MAX_ENDPOINTS];  /* indexed like registry endpoints */
+};
+
+struct policy_rate {
+	bool enabled;
+	uint32_t rate;    /* packets per second */
+	uint32_t burst;   /* packets */
+};
+
+enum policy_syslog_transport { POLICY_SYSLOG_UDP, POLICY_SYSLOG_TCP };
+enum policy_syslog_format { POLICY_SYSLOG_RFC5424, POLICY_SYSLOG_RFC3164 };
+
+struct policy {
+	char source[256];          /* file it came from, or "<embedded>" */
+
+	struct {
+		char name[64];
+		char location[128];
+		char description[128];
+		char contact[128];
+	} device;
+
+	struct policy_service services[REGISTRY_COUNT];
+
+	struct {
+		bool activate;
+		bool apply_additional_restrictions;
+		size_t n_entries;
+		struct policy_acl_entry *entries;   /* owned */
+	} accessible_ip;
+
+	struct {
+		bool null_scan, xmas_scan, nmap_xmas_scan, syn_fin_scan, fin_scan,
+		    nmap_id_scan, syn_rst_scan, new_without_syn, invalid_state;
+		struct policy_rate syn_flood;
+		struct policy_rate icmp_limit;
+	} dos_defense;
+
+	struct {
+		unsigned min_length;           /* 8..128 */
+		bool require_digit, require_upper, require_lower, require_special;
+		unsigned lifetime_days;        /* 0 = never expires, else 1..3650 */
+		unsigned history;              /* 0..24 previous passwords refused */
+		bool reject_common;
+		struct {
+			bool enabled;
+			unsigned attempts;         /* 1..100 failures ... */
+			unsigned window_s;         /* ... within this many seconds ... */
+			unsigned duration_s;       /* ... lock the account this long */
+		} lockout;
+	} password_policy;
+
+	char *login_message;              /* owned, never NULL ("" = none) */
+
+	struct {
+		struct {
+			uint32_t max_bytes;        /* per file before rotation */
+			unsigned files;            /* rotated files kept, 1..32 */
+		} local;
+		struct {
+			char server[256];          /* host name or address; "" = none */
+			uint16_t port;
+			enum policy_syslog_transport transport;
+			enum policy_syslog_format format;
+			unsigned facility;         /* 0..23 */
+		} syslog;
+		uint8_t events[EVENTLOG_TYPE_COUNT];   /* EVENTLOG_SINK_* bits */
+	} logging;
+
+	/* Non-fatal findings (e.g. syslog enabled without a server). */
+	size_t n_warnings;
+	char warnings[POLICY_MAX_WARNINGS][256];
+};
+
+/*
+ * Load and validate.  name is used in messages; basedir resolves a
+ * relative `base:` path (NULL = current directory).  Returns a new policy
+ * or NULL with err filled.
+ */
+struct policy *policy_load_file(const char *path, struct policy_error *err);
+struct policy *policy_load_buffer(const char *name, const char *buf,
+    size_t len, const char *basedir, struct policy_error *err);
+/* The embedded default (= etc/sluice.yaml at build time). */
+struct policy *policy_load_default(struct policy_error *err);
+void policy_free(struct policy *p);
+
+/* The embedded default's text and the profiles, NUL-terminated. */
+extern const char policy_default_yaml[];
+extern const char policy_profile_factory_yaml[];
+extern const char policy_profile_hardened_yaml[];
+
+/*
+ * The normalised form: every key, in schema order, as YAML that
+ * policy_load_buffer() loads back to an equal policy.  Returns a new
+ * NUL-terminated string or NULL (ENOMEM).
+ */
+char *policy_to_yaml(const struct policy *p);
+
+/*
+ * Call fn once per leaf as ("services.http.enabled", "false"), in schema
+ * order.  List entries are keyed by their content
+ * ("accessible_ip.entries[192.168.1.0/24].active").
+ */
+void policy_flatten(const struct policy *p,
+    void (*fn)(const char *path, const char *value, void *arg), void *arg);
+
+/*
+ * Compare a (old) and b (new): fn is called per difference with the old
+ * and new values (NULL where the key is absent on that side); fn may be
+ * NULL to only count.  Returns the number of differences, or (size_t)-1
+ * with errno ENOMEM.
+ */
+size_t policy_diff(const struct policy *a, const struct policy *b,
+    void (*fn)(const char *path, const char *old_value,
+	const char *new_value, void *arg), void *arg);
+
+/* Equal as data? */
+bool policy_equal(const struct policy *a, const struct policy *b);
+
+#endif
