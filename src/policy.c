@@ -1,0 +1,3160 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * policy.c - load, layer, validate and print the YAML policy.
+ *
+ * Three stages, one section each below:
+ *  1. bytes -> node tree.  Size and UTF-8 are checked before libyaml sees
+ *     a byte; then libyaml's event API (never the document API, which
+ *     would expand aliases) builds a tree of mappings, sequences and
+ *     scalars that remember file:line:column.  What YAML offers but a
+ *     policy does not need - anchors, aliases, tags, a second document,
+ *     duplicate keys, deep nesting - is refused here, before it can cost
+ *     memory or time.
+ *  2. layering.  A `base:` is loaded first and the naming file's tree is
+ *     merged over it: mappings merge key by key, sequences and scalars
+ *     replace.  Every node keeps the file it came from, so an error in
+ *     a merged value points into the file that supplied it.
+ *  3. schema.  The merged tree is checked key by key into a struct policy
+ *     whose fields start at the hardened defaults, so a key omitted
+ *     everywhere never weakens anything.
+ * Printing (normalised YAML, flatten, diff) and comparing walk the same
+ * schema tables as the checker, so a key cannot be accepted but not shown.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <yaml.h>
+
+#include "log.h"
+#include "policy.h"
+
+/*
+ * Caps beyond the header's.  A 1 MiB file can hold ~500k one-byte
+ * sequence items; the node cap keeps the tree's memory bounded (~32 MiB
+ * worst case), and the key cap keeps merging and duplicate checks cheap.
+ * Both sit far above what the schema can use (16384 ACL entries need
+ * ~150k nodes; the widest mapping has 28 keys).
+ */
+#define MAX_NODES	(1u << 18)
+#define MAX_MAP_KEYS	256
+#define QUOTE_MAX	64	/* bytes of a user's value quoted in a message */
+#define QBUF		(QUOTE_MAX * 4 + 16)	/* room for quote() */
+
+#define FMT(a, b)	__attribute__((format(printf, a, b)))
+
+/* ------------------------------------------------------------------ */
+/* Errors                                                              */
+/* ------------------------------------------------------------------ */
+
+static void set_err(struct policy_error *, const char *, ...) FMT(2, 3);
+static void errat(struct policy_error *, const char *, unsigned, unsigned,
+    const char *, const char *, ...) FMT(6, 7);
+
+static void
+set_err(struct policy_error *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+}
+
+/* "file:line:col: path: " followed by fmt. */
+static void
+errat(struct policy_error *err, const char *file, unsigned line,
+    unsigned col, const char *path, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	n = snprintf(err->msg, sizeof(err->msg), "%s:%u:%u: %s: ", file, line,
+	    col, path);
+	if (n < 0 || (size_t)n >= sizeof(err->msg))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err->msg + n, sizeof(err->msg) - (size_t)n, fmt, ap);
+	va_end(ap);
+}
+
+/* A user's bytes, quoted and escaped, for a message. */
+static const char *
+quote(char *dst, size_t n, const char *s, size_t len)
+{
+	char tmp[QUOTE_MAX * 4 + 4];
+
+	log_quote(tmp, sizeof(tmp), s, len > QUOTE_MAX ? QUOTE_MAX : len);
+	snprintf(dst, n, "\"%s%s\"", tmp, len > QUOTE_MAX ? "..." : "");
+	return dst;
+}
+
+static void bprintf(char *, size_t, size_t *, const char *, ...) FMT(4, 5);
+
+/* Append to buf at *o, never past size; *o stays <= size - 1. */
+static void
+bprintf(char *buf, size_t size, size_t *o, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (*o + 1 >= size)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(buf + *o, size - *o, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		*o = *o + (size_t)n < size ? *o + (size_t)n : size - 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Stage 1: bytes -> node tree                                         */
+/* ------------------------------------------------------------------ */
+
+enum pnode_kind { PNODE_SCALAR, PNODE_MAP, PNODE_SEQ };
+
+struct pnode {
+	enum pnode_kind kind;
+	const char *file;	/* owned by struct load */
+	unsigned line, col;	/* 1-based */
+	bool quoted;		/* scalar written in any style but plain */
+	char *text;		/* scalar: value, NUL-terminated */
+	size_t len;		/* scalar: bytes in text (a "\0" escape may hide in it) */
+	struct pnode **kids;	/* map: key, value, key, value, ...; seq: items */
+	size_t n, cap;
+};
+
+/* One file of a base chain, to detect cycles. */
+struct chain_link {
+	const char *name;
+	int embedded;		/* 0 = file (dev, ino), else an embedded profile */
+	dev_t dev;
+	ino_t ino;
+};
+
+struct load {
+	struct policy_error *err;
+	char **names;		/* file names the nodes point to */
+	size_t n_names, cap_names;
+	size_t n_nodes;
+	struct chain_link chain[POLICY_MAX_BASE_DEPTH + 1];
+};
+
+static const char *
+load_keep_name(struct load *ld, const char *name)
+{
+	char *copy, **v;
+
+	if (ld->n_names == ld->cap_names) {
+		size_t cap = ld->cap_names ? ld->cap_names * 2 : 8;
+
+		v = realloc(ld->names, cap * sizeof(*v));
+		if (v == NULL)
+			return NULL;
+		ld->names = v;
+		ld->cap_names = cap;
+	}
+	if ((copy = strdup(name)) == NULL)
+		return NULL;
+	ld->names[ld->n_names++] = copy;
+	return copy;
+}
+
+static void
+load_release(struct load *ld)
+{
+	size_t i;
+
+	for (i = 0; i < ld->n_names; i++)
+		free(ld->names[i]);
+	free(ld->names);
+	ld->names = NULL;
+	ld->n_names = ld->cap_names = 0;
+}
+
+static void
+node_free(struct pnode *n)
+{
+	size_t i;
+
+	if (n == NULL)
+		return;
+	for (i = 0; i < n->n; i++)
+		node_free(n->kids[i]);
+	free(n->kids);
+	free(n->text);
+	free(n);
+}
+
+static int
+node_add(struct pnode *parent, struct pnode *kid)
+{
+	if (parent->n == parent->cap) {
+		size_t cap = parent->cap ? parent->cap * 2 : 4;
+		struct pnode **v = realloc(parent->kids, cap * sizeof(*v));
+
+		if (v == NULL)
+			return -1;
+		parent->kids = v;
+		parent->cap = cap;
+	}
+	parent->kids[parent->n++] = kid;
+	return 0;
+}
+
+static bool
+scalar_is(const struct pnode *n, const char *s)
+{
+	size_t len = strlen(s);
+
+	return n->kind == PNODE_SCALAR && n->len == len &&
+	    memcmp(n->text, s, len) == 0;
+}
+
+/* The value of key in map (and the key node), or NULL. */
+static struct pnode *
+map_get(const struct pnode *map, const char *key, size_t *index)
+{
+	size_t i;
+
+	if (map == NULL || map->kind != PNODE_MAP)
+		return NULL;
+	for (i = 0; i + 1 < map->n; i += 2)
+		if (scalar_is(map->kids[i], key)) {
+			if (index != NULL)
+				*index = i;
+			return map->kids[i + 1];
+		}
+	return NULL;
+}
+
+/* Path components: plain keys as they are, anything odd quoted. */
+static void
+path_add_key(char *path, size_t size, const char *key, size_t len)
+{
+	size_t o = strlen(path), i;
+	bool plain = len > 0 && len <= QUOTE_MAX;
+	char q[QBUF];
+
+	for (i = 0; plain && i < len; i++) {
+		unsigned char c = (unsigned char)key[i];
+
+		plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '_' || c == '-';
+	}
+	snprintf(path + o, size - o, "%s%s", o ? "." : "",
+	    plain ? "" : quote(q, sizeof(q), key, len));
+	if (plain) {
+		o = strlen(path);
+		if (size - o > len) {
+			memcpy(path + o, key, len);
+			path[o + len] = '\0';
+		}
+	}
+}
+
+static void
+path_add_index(char *path, size_t size, size_t index)
+{
+	size_t o = strlen(path);
+
+	snprintf(path + o, size - o, "[%zu]", index);
+}
+
+/*
+ * Line and column (1-based, in characters like libyaml's marks) of byte
+ * offset off.  A CR LF pair, a lone CR and an LF each end a line.
+ */
+static void
+offset_position(const unsigned char *s, size_t len, size_t off,
+    unsigned *line, unsigned *col)
+{
+	size_t i;
+
+	*line = 1;
+	*col = 1;
+	for (i = 0; i < off && i < len; i++) {
+		if (s[i] == '\n' || (s[i] == '\r' && (i + 1 == len ||
+		    s[i + 1] != '\n'))) {
+			(*line)++;
+			*col = 1;
+		} else if ((s[i] & 0xc0) != 0x80 && s[i] != '\r')
+			(*col)++;
+	}
+}
+
+/*
+ * RFC 3629 section 4: reject overlong forms, surrogates and code points
+ * past U+10FFFF.  Done before libyaml so the message can name the first
+ * bad byte instead of libyaml's "invalid leading UTF-8 octet".
+ */
+static int
+check_utf8(const char *name, const unsigned char *s, size_t len,
+    struct policy_error *err)
+{
+	size_t i = 0, k, n;
+	unsigned line, col;
+	uint32_t cp, min;
+
+	while (i < len) {
+		unsigned c = s[i];
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		} else if ((c & 0xe0) == 0xc0) {
+			n = 2, cp = c & 0x1f, min = 0x80;
+		} else if ((c & 0xf0) == 0xe0) {
+			n = 3, cp = c & 0x0f, min = 0x800;
+		} else if ((c & 0xf8) == 0xf0) {
+			n = 4, cp = c & 0x07, min = 0x10000;
+		} else
+			goto bad;
+		if (len - i < n)
+			goto bad;
+		for (k = 1; k < n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				goto bad;
+			cp = cp << 6 | (s[i + k] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			goto bad;
+		i += n;
+	}
+	return 0;
+bad:
+	offset_position(s, len, i, &line, &col);
+	errat(err, name, line, col, "file", "byte 0x%02x is not valid UTF-8 "
+	    "(expected a UTF-8 text file)", s[i]);
+	return -1;
+}
+
+struct frame {
+	struct pnode *node;
+	const struct pnode *key;	/* map: key whose value is open */
+};
+
+struct builder {
+	struct load *ld;
+	const char *file;
+	struct frame st[POLICY_MAX_DEPTH];
+	size_t depth;
+	struct pnode *root;
+};
+
+/*
+ * Path of the node about to be attached (self_key: when that node is a
+ * key, its text).
+ */
+static void
+build_path(const struct builder *b, const char *self_key, size_t self_len,
+    char *path, size_t size)
+{
+	size_t i;
+
+	path[0] = '\0';
+	for (i = 0; i < b->depth; i++) {
+		const struct frame *f = &b->st[i];
+		bool top = i + 1 == b->depth;
+
+		if (f->node->kind == PNODE_SEQ)
+			path_add_index(path, size, top ? f->node->n :
+			    f->node->n - 1);
+		else if (f->key != NULL)
+			path_add_key(path, size, f->key->text, f->key->len);
+		else if (top && self_key != NULL)
+			path_add_key(path, size, self_key, self_len);
+	}
+	if (path[0] == '\0')
+		snprintf(path, size, "document");
+}
+
+static void build_err(struct builder *, const yaml_mark_t *, const char *,
+    size_t, const char *, ...) FMT(5, 6);
+
+static void
+build_err(struct builder *b, const yaml_mark_t *m, const char *self_key,
+    size_t self_len, const char *fmt, ...)
+{
+	char path[512], msg[768];
+	va_list ap;
+
+	build_path(b, self_key, self_len, path, sizeof(path));
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	errat(b->ld->err, b->file, (unsigned)m->line + 1,
+	    (unsigned)m->column + 1, path, "%s", msg);
+}
+
+static int
+key_cmp(const void *a, const void *b)
+{
+	const struct pnode *x = *(const struct pnode *const *)a;
+	const struct pnode *y = *(const struct pnode *const *)b;
+	int c;
+
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	if ((c = memcmp(x->text, y->text, x->len)) != 0)
+		return c;
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	return x->col < y->col ? -1 : x->col > y->col;
+}
+
+/*
+ * libyaml accepts duplicate keys.  Sort the keys so a mapping of n keys
+ * costs n log n, and report the earliest repeat with its first line.
+ */
+static int
+check_duplicates(struct builder *b, const struct pnode *map)
+{
+	const struct pnode **keys, *dup = NULL, *first = NULL;
+	size_t n = map->n / 2, i, head = 0;
+	yaml_mark_t m;
+
+	if (n < 2)
+		return 0;
+	if ((keys = malloc(n * sizeof(*keys))) == NULL) {
+		set_err(b->ld->err, "%s: out of memory", b->file);
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		keys[i] = map->kids[2 * i];
+	qsort(keys, n, sizeof(*keys), key_cmp);
+	for (i = 1; i < n; i++) {
+		if (keys[i]->len != keys[head]->len ||
+		    memcmp(keys[i]->text, keys[head]->text, keys[i]->len) != 0) {
+			head = i;
+			continue;
+		}
+		if (i == head + 1 && (dup == NULL || keys[i]->line < dup->line ||
+		    (keys[i]->line == dup->line && keys[i]->col < dup->col))) {
+			dup = keys[i];
+			first = keys[head];
+		}
+	}
+	free(keys);
+	if (dup == NULL)
+		return 0;
+	m.line = dup->line - 1;
+	m.column = dup->col - 1;
+	m.index = 0;
+	build_err(b, &m, dup->text, dup->len,
+	    "duplicate key (first at line %u)", first->line);
+	return -1;
+}
+
+static int
+build_attach(struct builder *b, struct pnode *n, const yaml_mark_t *m)
+{
+	struct frame *f;
+
+	if (b->depth == 0) {
+		b->root = n;
+		return 0;
+	}
+	f = &b->st[b->depth - 1];
+	if (f->node->kind == PNODE_MAP && f->key == NULL) {
+		if (n->kind != PNODE_SCALAR) {
+			build_err(b, m, NULL, 0, "a %s used as a key "
+			    "(expected a plain key)", n->kind == PNODE_MAP ?
+			    "mapping" : "sequence");
+			node_free(n);
+			return -1;
+		}
+		if (f->node->n / 2 >= MAX_MAP_KEYS) {
+			build_err(b, m, n->text, n->len, "more than %u keys "
+			    "in one mapping (expected at most %u)",
+			    MAX_MAP_KEYS, MAX_MAP_KEYS);
+			node_free(n);
+			return -1;
+		}
+		if (node_add(f->node, n) == -1)
+			goto nomem;
+		f->key = n;
+		return 0;
+	}
+	if (node_add(f->node, n) == -1)
+		goto nomem;
+	if (f->node->kind == PNODE_MAP && n->kind == PNODE_SCALAR)
+		f->key = NULL;
+	return 0;
+nomem:
+	node_free(n);
+	set_err(b->ld->err, "%s: out of memory", b->file);
+	return -1;
+}
+
+static struct pnode *
+build_node(struct builder *b, const yaml_event_t *ev, enum pnode_kind kind)
+{
+	const yaml_mark_t *m = &ev->start_mark;
+	struct pnode *n;
+
+	if (b->ld->n_nodes >= MAX_NODES) {
+		build_err(b, m, NULL, 0, "more than %u YAML nodes (expected "
+		    "at most %u)", MAX_NODES, MAX_NODES);
+		return NULL;
+	}
+	if ((n = calloc(1, sizeof(*n))) == NULL) {
+		set_err(b->ld->err, "%s: out of memory", b->file);
+		return NULL;
+	}
+	b->ld->n_nodes++;
+	n->kind = kind;
+	n->file = b->file;
+	n->line = (unsigned)m->line + 1;
+	n->col = (unsigned)m->column + 1;
+	if (kind == PNODE_SCALAR) {
+		n->len = ev->data.scalar.length;
+		n->quoted = ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE;
+		if ((n->text = malloc(n->len + 1)) == NULL) {
+			free(n);
+			set_err(b->ld->err, "%s: out of memory", b->file);
+			return NULL;
+		}
+		memcpy(n->text, ev->data.scalar.value, n->len);
+		n->text[n->len] = '\0';
+	}
+	return n;
+}
+
+/*
+ * Anchors are refused where they are defined, so an alias bomb fails at
+ * its first byte of cleverness instead of after expanding.  Tags would
+ * let a file override our types; refuse them too.
+ */
+static int
+build_refuse(struct builder *b, const yaml_event_t *ev, const yaml_char_t *anchor,
+    const yaml_char_t *tag)
+{
+	const char *key = NULL;
+	size_t keylen = 0;
+	const struct frame *f = b->depth ? &b->st[b->depth - 1] : NULL;
+	char q[QBUF], tbuf[QUOTE_MAX + 4];
+	const char *t;
+
+	if (anchor == NULL && tag == NULL)
+		return 0;
+	/* A scalar about to become a key names itself in the path. */
+	if (ev->type == YAML_SCALAR_EVENT && f != NULL &&
+	    f->node->kind == PNODE_MAP && f->key == NULL) {
+		key = (const char *)ev->data.scalar.value;
+		keylen = ev->data.scalar.length;
+	}
+	if (anchor != NULL) {
+		build_err(b, &ev->start_mark, key, keylen, "YAML anchors are "
+		    "not allowed (expected the value written out)");
+		return -1;
+	}
+	/* Show "!!str" as written, not as libyaml expands it. */
+	t = (const char *)tag;
+	if (strncmp(t, "tag:yaml.org,2002:", 18) == 0) {
+		snprintf(tbuf, sizeof(tbuf), "!!%.*s", QUOTE_MAX, t + 18);
+		t = tbuf;
+	}
+	build_err(b, &ev->start_mark, key, keylen, "explicit tag %s is not "
+	    "allowed (expected an untagged value)",
+	    quote(q, sizeof(q), t, strlen(t)));
+	return -1;
+}
+
+static void
+syntax_error(struct builder *b, const yaml_parser_t *ps,
+    const unsigned char *buf, size_t len)
+{
+	unsigned line, col;
+	char ctx[256] = "";
+
+	if (ps->error == YAML_MEMORY_ERROR) {
+		set_err(b->ld->err, "%s: out of memory", b->file);
+		return;
+	}
+	if (ps->error == YAML_READER_ERROR) {
+		/* Reader errors carry a byte offset, not a mark. */
+		offset_position(buf, len, ps->problem_offset, &line, &col);
+		if (ps->problem_value != -1)
+			snprintf(ctx, sizeof(ctx), " (character 0x%02x)",
+			    (unsigned)ps->problem_value);
+	} else {
+		line = (unsigned)ps->problem_mark.line + 1;
+		col = (unsigned)ps->problem_mark.column + 1;
+		if (ps->context != NULL)
+			snprintf(ctx, sizeof(ctx), " (%s at line %u, column %u)",
+			    ps->context, (unsigned)ps->context_mark.line + 1,
+			    (unsigned)ps->context_mark.column + 1);
+	}
+	errat(b->ld->err, b->file, line, col, "syntax error", "%s%s",
+	    ps->problem ? ps->problem : "invalid YAML", ctx);
+}
+
+static int
+build_event(struct builder *b, const yaml_event_t *ev, int *docs)
+{
+	struct pnode *n;
+	enum pnode_kind kind;
+
+	switch (ev->type) {
+	case YAML_DOCUMENT_START_EVENT:
+		if ((*docs)++ > 0) {
+			errat(b->ld->err, b->file,
+			    (unsigned)ev->start_mark.line + 1,
+			    (unsigned)ev->start_mark.column + 1, "document",
+			    "a second YAML document is not allowed (expected "
+			    "one document per file)");
+			return -1;
+		}
+		return 0;
+	case YAML_ALIAS_EVENT:
+		build_err(b, &ev->start_mark, NULL, 0, "YAML aliases are not "
+		    "allowed (expected the value written out)");
+		return -1;
+	case YAML_SCALAR_EVENT:
+		if (build_refuse(b, ev, ev->data.scalar.anchor,
+		    ev->data.scalar.tag) == -1)
+			return -1;
+		if ((n = build_node(b, ev, PNODE_SCALAR)) == NULL)
+			return -1;
+		return build_attach(b, n, &ev->start_mark);
+	case YAML_MAPPING_START_EVENT:
+	case YAML_SEQUENCE_START_EVENT:
+		kind = ev->type == YAML_MAPPING_START_EVENT ? PNODE_MAP :
+		    PNODE_SEQ;
+		if (build_refuse(b, ev, kind == PNODE_MAP ?
+		    ev->data.mapping_start.anchor :
+		    ev->data.sequence_start.anchor, kind == PNODE_MAP ?
+		    ev->data.mapping_start.tag :
+		    ev->data.sequence_start.tag) == -1)
+			return -1;
+		if (b->depth == POLICY_MAX_DEPTH) {
+			build_err(b, &ev->start_mark, NULL, 0, "nesting deeper "
+			    "than %d levels (expected at most %d)",
+			    POLICY_MAX_DEPTH, POLICY_MAX_DEPTH);
+			return -1;
+		}
+		if ((n = build_node(b, ev, kind)) == NULL ||
+		    build_attach(b, n, &ev->start_mark) == -1)
+			return -1;
+		b->st[b->depth].node = n;
+		b->st[b->depth].key = NULL;
+		b->depth++;
+		return 0;
+	case YAML_MAPPING_END_EVENT:
+	case YAML_SEQUENCE_END_EVENT:
+		if (b->depth == 0)
+			return 0;	/* libyaml never does this */
+		if (ev->type == YAML_MAPPING_END_EVENT &&
+		    check_duplicates(b, b->st[b->depth - 1].node) == -1)
+			return -1;
+		b->depth--;
+		if (b->depth > 0)
+			b->st[b->depth - 1].key = NULL;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+/* Parse buf into a tree; NULL with ld->err set on any refusal. */
+static struct pnode *
+build_tree(struct load *ld, const char *file, const char *buf, size_t len)
+{
+	struct builder b;
+	yaml_parser_t ps;
+	yaml_event_t ev;
+	int docs = 0, rc = -1;
+
+	memset(&b, 0, sizeof(b));
+	b.ld = ld;
+	b.file = file;
+	if (!yaml_parser_initialize(&ps)) {
+		set_err(ld->err, "%s: out of memory", file);
+		return NULL;
+	}
+	yaml_parser_set_input_string(&ps, (const unsigned char *)buf, len);
+	yaml_parser_set_encoding(&ps, YAML_UTF8_ENCODING);
+	for (;;) {
+		memset(&ev, 0, sizeof(ev));
+		if (!yaml_parser_parse(&ps, &ev)) {
+			syntax_error(&b, &ps, (const unsigned char *)buf, len);
+			break;
+		}
+		if (ev.type == YAML_STREAM_END_EVENT) {
+			yaml_event_delete(&ev);
+			rc = 0;
+			break;
+		}
+		if (build_event(&b, &ev, &docs) == -1) {
+			yaml_event_delete(&ev);
+			break;
+		}
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&ps);
+	if (rc == -1) {
+		node_free(b.root);
+		return NULL;
+	}
+	if (b.root == NULL || (b.root->kind == PNODE_SCALAR && !b.root->quoted &&
+	    b.root->len == 0)) {
+		errat(ld->err, file, 1, 1, "document", "the file is empty "
+		    "(expected a mapping of sections)");
+		node_free(b.root);
+		return NULL;
+	}
+	if (b.root->kind != PNODE_MAP) {
+		errat(ld->err, file, b.root->line, b.root->col, "document",
+		    "a %s (expected a mapping of sections)",
+		    b.root->kind == PNODE_SEQ ? "sequence" : "scalar");
+		node_free(b.root);
+		return NULL;
+	}
+	return b.root;
+}
+
+/* ------------------------------------------------------------------ */
+/* Stage 2: files and layering                                         */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Read a regular file of at most POLICY_MAX_FILE_SIZE bytes.  The size is
+ * checked with fstat() first so a huge file is refused without reading
+ * it, and again while reading in case the file grows.  ref, when set, is
+ * the `base:` node naming the file: failures are reported there.
+ */
+static int
+read_file(struct load *ld, const char *path, const struct pnode *ref,
+    char **bufp, size_t *lenp, struct stat *st)
+{
+	char *buf = NULL, problem[128];
+	size_t len = 0;
+	ssize_t r;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd == -1 || fstat(fd, st) == -1) {
+		snprintf(problem, sizeof(problem), "cannot open: %s",
+		    strerror(errno));
+		goto fail;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		snprintf(problem, sizeof(problem), "not a regular file");
+		goto fail;
+	}
+	if (st->st_size > (off_t)POLICY_MAX_FILE_SIZE) {
+		snprintf(problem, sizeof(problem), "file is %jd bytes (expected "
+		    "at most %u bytes)", (intmax_t)st->st_size,
+		    POLICY_MAX_FILE_SIZE);
+		goto fail;
+	}
+	if ((buf = malloc((size_t)st->st_size + 1)) == NULL) {
+		snprintf(problem, sizeof(problem), "out of memory");
+		goto fail;
+	}
+	/* One byte more than fstat() said, to notice a file still growing. */
+	while (len <= (size_t)st->st_size) {
+		r = read(fd, buf + len, (size_t)st->st_size + 1 - len);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1) {
+			snprintf(problem, sizeof(problem), "read: %s",
+			    strerror(errno));
+			goto fail;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	if (len > (size_t)st->st_size) {
+		snprintf(problem, sizeof(problem), "file changed while being "
+		    "read");
+		goto fail;
+	}
+	close(fd);
+	*bufp = buf;
+	*lenp = len;
+	return 0;
+fail:
+	if (ref != NULL)
+		errat(ld->err, ref->file, ref->line, ref->col, "base", "%s: %s",
+		    path, problem);
+	else
+		set_err(ld->err, "%s: %s", path, problem);
+	free(buf);
+	if (fd != -1)
+		close(fd);
+	return -1;
+}
+
+/*
+ * Merge src over dst (both mappings): a key in both with two mappings as
+ * values merges recursively, any other value of src replaces dst's.
+ * src's nodes move into dst; src is left empty.  Keys are unique within
+ * each side, so new keys are compared with dst's original keys only.
+ */
+static int
+tree_merge(struct pnode *dst, struct pnode *src)
+{
+	size_t orig = dst->n, i, j;
+
+	for (i = 0; i + 1 < src->n; i += 2) {
+		struct pnode *k = src->kids[i], *v = src->kids[i + 1];
+
+		for (j = 0; j + 1 < orig; j += 2)
+			if (dst->kids[j]->len == k->len &&
+			    memcmp(dst->kids[j]->text, k->text, k->len) == 0)
+				break;
+		if (j + 1 < orig && dst->kids[j + 1]->kind == PNODE_MAP &&
+		    v->kind == PNODE_MAP) {
+			if (tree_merge(dst->kids[j + 1], v) == -1)
+				return -1;
+			continue;	/* src keeps the emptied k, v */
+		}
+		if (j + 1 < orig) {
+			node_free(dst->kids[j]);
+			node_free(dst->kids[j + 1]);
+			dst->kids[j] = k;
+			dst->kids[j + 1] = v;
+		} else {
+			if (node_add(dst, k) == -1)
+				return -1;
+			if (node_add(dst, v) == -1) {
+				dst->n--;
+				return -1;
+			}
+		}
+		src->kids[i] = src->kids[i + 1] = NULL;
+	}
+	return 0;
+}
+
+/* dir/path, or path alone when absolute or dir is empty. */
+static int
+join_path(char *out, size_t size, const char *dir, const char *path)
+{
+	int n;
+
+	if (path[0] == '/' || dir == NULL || dir[0] == '\0')
+		n = snprintf(out, size, "%s", path);
+	else
+		n = snprintf(out, size, "%s%s%s", dir,
+		    dir[strlen(dir) - 1] == '/' ? "" : "/", path);
+	return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
+/* The directory part of path ("" for a bare name). */
+static void
+dir_of(char *out, size_t size, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	size_t n;
+
+	if (slash == NULL) {
+		out[0] = '\0';
+		return;
+	}
+	n = (size_t)(slash - path) + 1;
+	if (n >= size)
+		n = size - 1;
+	memcpy(out, path, n);
+	out[n] = '\0';
+}
+
+static struct pnode *load_tree(struct load *, const char *, const char *,
+    size_t, const char *, size_t);
+
+/*
+ * Load the base named by node bn (in a file at chain depth depth), whose
+ * relative paths resolve against dir.
+ */
+static struct pnode *
+load_base(struct load *ld, const struct pnode *bn, const char *dir,
+    size_t depth)
+{
+	struct chain_link *link = &ld->chain[depth + 1];
+	char path[PATH_MAX], cycle[768], basedir[PATH_MAX];
+	const char *name, *text = NULL;
+	struct pnode *tree;
+	struct stat st;
+	char *buf = NULL;
+	size_t len = 0, i, o;
+
+	if (bn->kind != PNODE_SCALAR || bn->len == 0 ||
+	    memchr(bn->text, '\0', bn->len) != NULL || (!bn->quoted &&
+	    (scalar_is(bn, "~") || scalar_is(bn, "null")))) {
+		errat(ld->err, bn->file, bn->line, bn->col, "base", "not a "
+		    "profile name or file name (expected hardened, factory or "
+		    "a path)");
+		return NULL;
+	}
+	if (depth >= POLICY_MAX_BASE_DEPTH) {
+		errat(ld->err, bn->file, bn->line, bn->col, "base", "more than "
+		    "%d levels of base files (expected at most %d)",
+		    POLICY_MAX_BASE_DEPTH, POLICY_MAX_BASE_DEPTH);
+		return NULL;
+	}
+	memset(link, 0, sizeof(*link));
+	if (scalar_is(bn, "hardened") || scalar_is(bn, "factory")) {
+		link->embedded = scalar_is(bn, "hardened") ? 1 : 2;
+		name = link->embedded == 1 ? "<hardened>" : "<factory>";
+		text = link->embedded == 1 ? policy_profile_hardened_yaml :
+		    policy_profile_factory_yaml;
+		basedir[0] = '\0';
+	} else {
+		if (join_path(path, sizeof(path), dir, bn->text) == -1) {
+			errat(ld->err, bn->file, bn->line, bn->col, "base",
+			    "path too long (expected at most %d bytes)",
+			    PATH_MAX - 1);
+			return NULL;
+		}
+		if (read_file(ld, path, bn, &buf, &len, &st) == -1)
+			return NULL;
+		link->dev = st.st_dev;
+		link->ino = st.st_ino;
+		name = path;
+		dir_of(basedir, sizeof(basedir), path);
+	}
+	for (i = 0; i <= depth; i++) {
+		const struct chain_link *c = &ld->chain[i];
+
+		if (c->name == NULL || c->embedded != link->embedded ||
+		    (!c->embedded && (c->dev != link->dev ||
+		    c->ino != link->ino)))
+			continue;
+		for (o = 0, cycle[0] = '\0'; i <= depth; i++)
+			bprintf(cycle, sizeof(cycle), &o, "%s -> ",
+			    ld->chain[i].name);
+		errat(ld->err, bn->file, bn->line, bn->col, "base", "%s leads "
+		    "back to a file already loading: %s%s (expected a chain "
+		    "of bases without a cycle)", name, cycle, name);
+		free(buf);
+		return NULL;
+	}
+	if ((link->name = load_keep_name(ld, name)) == NULL) {
+		set_err(ld->err, "%s: out of memory", name);
+		free(buf);
+		return NULL;
+	}
+	if (text != NULL)
+		tree = load_tree(ld, link->name, text, strlen(text), NULL,
+		    depth + 1);
+	else
+		tree = load_tree(ld, link->name, buf, len, basedir, depth + 1);
+	free(buf);
+	return tree;
+}
+
+/*
+ * Check, parse and layer one file (depth: its place in the base chain;
+ * ld->chain[depth] is already its link).  Returns the merged tree.
+ */
+static struct pnode *
+load_tree(struct load *ld, const char *name, const char *buf, size_t len,
+    const char *dir, size_t depth)
+{
+	struct pnode *root, *bn, *base;
+	size_t i;
+
+	if (len > POLICY_MAX_FILE_SIZE) {
+		set_err(ld->err, "%s: file is %zu bytes (expected at most %u "
+		    "bytes)", name, len, POLICY_MAX_FILE_SIZE);
+		return NULL;
+	}
+	if (len == 0) {
+		errat(ld->err, name, 1, 1, "document", "the file is empty "
+		    "(expected a mapping of sections)");
+		return NULL;
+	}
+	if (check_utf8(name, (const unsigned char *)buf, len, ld->err) == -1)
+		return NULL;
+	if ((root = build_tree(ld, name, buf, len)) == NULL)
+		return NULL;
+	if ((bn = map_get(root, "base", &i)) == NULL)
+		return root;
+	if ((base = load_base(ld, bn, dir, depth)) == NULL) {
+		node_free(root);
+		return NULL;
+	}
+	/* Drop `base:` itself, then lay this file over its base. */
+	node_free(root->kids[i]);
+	node_free(root->kids[i + 1]);
+	memmove(&root->kids[i], &root->kids[i + 2],
+	    (root->n - i - 2) * sizeof(*root->kids));
+	root->n -= 2;
+	if (tree_merge(base, root) == -1) {
+		set_err(ld->err, "%s: out of memory", name);
+		node_free(base);
+		node_free(root);
+		return NULL;
+	}
+	node_free(root);
+	return base;
+}
+
+/* ------------------------------------------------------------------ */
+/* Stage 3: the schema                                                 */
+/* ------------------------------------------------------------------ */
+
+enum ftype {
+	FT_MAP,		/* kids */
+	FT_BOOL,
+	FT_UINT,	/* min..max */
+	FT_NAME,	/* [A-Za-z0-9._-], 1..size-1 bytes */
+	FT_TEXT,	/* printable, at most size-1 bytes */
+	FT_HOST,	/* "" or a host name or address */
+	FT_MESSAGE,	/* char *, printable plus newlines, at most max bytes */
+	FT_ENUM,	/* names */
+	FT_FACILITY,	/* 0..23 or a name */
+	FT_SERVICES,
+	FT_ENTRIES,
+	FT_EVENTS,
+};
+
+struct field {
+	const char *key;
+	enum ftype type;
+	size_t off;			/* offsetof(struct policy, ...) */
+	size_t size;			/* sizeof the member */
+	uint32_t min, max;
+	uint32_t def;			/* hardened default: bool, uint, enum */
+	const char *sdef;		/* hardened default: strings */
+	const struct field *kids;	/* FT_MAP */
+	const char *const *names;	/* FT_ENUM */
+};
+
+#define MSIZE(m)	sizeof(((struct policy *)0)->m)
+#define F_MAP(k, v)	{ .key = (k), .type = FT_MAP, .kids = (v) }
+#define F_BOOL(k, m, d) { .key = (k), .type = FT_BOOL, \
+	.off = offsetof(struct policy, m), .size = MSIZE(m), .def = (d) }
+#define F_UINT(k, m, lo, hi, d) { .key = (k), .type = FT_UINT, \
+	.off = offsetof(struct policy, m), .size = MSIZE(m), .min = (lo), \
+	.max = (hi), .def = (d) }
+#define F_STR(k, t, m, d) { .key = (k), .type = (t), \
+	.off = offsetof(struct policy, m), .size = MSIZE(m), .sdef = (d) }
+#define F_ENUM(k, m, v, d) { .key = (k), .type = FT_ENUM, \
+	.off = offsetof(struct policy, m), .size = MSIZE(m), .names = (v), \
+	.def = (d) }
+#define F_SPECIAL(k, t)	{ .key = (k), .type = (t) }
+#define F_END		{ .key = NULL }
+
+#define MESSAGE_MAX	4096
+
+static const char *const transport_names[] = { "udp", "tcp", NULL };
+static const char *const format_names[] = { "rfc5424", "rfc3164", NULL };
+static const char *const sink_names[] = { "local", "syslog" };
+
+/* RFC 5424 section 6.2.1; 12..15 have no portable names. */
+static const char *const facility_names[24] = {
+	"kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news",
+	"uucp", "cron", "authpriv", "ftp", NULL, NULL, NULL, NULL,
+	"local0", "local1", "local2", "local3", "local4", "local5", "local6",
+	"local7",
+};
+
+/* Sections a later version will define (DESIGN.md's subsystems). */
+static const char *const reserved_sections[] = {
+	"modbus", "firewall", "console", "accounts", "certificates", "tls",
+	"snmp", "mail", "tags", "dnp3", "iec104", "ethernet_ip", "bacnet",
+	"update", NULL,
+};
+
+static const struct field device_fields[] = {
+	F_STR("name", FT_NAME, device.name, "sluice"),
+	F_STR("location", FT_TEXT, device.location, ""),
+	F_STR("description", FT_TEXT, device.description, ""),
+	F_STR("contact", FT_TEXT, device.contact, ""),
+	F_END
+};
+
+static const struct field acl_fields[] = {
+	F_BOOL("activate", accessible_ip.activate, false),
+	F_BOOL("apply_additional_restrictions",
+	    accessible_ip.apply_additional_restrictions, false),
+	F_SPECIAL("entries", FT_ENTRIES),
+	F_END
+};
+
+#define RATE_FIELDS(var, m, r, b)					\
+static const struct field var[] = {					\
+	F_BOOL("enabled", m.enabled, true),				\
+	F_UINT("rate", m.rate, 1, 1000000, r),				\
+	F_UINT("burst", m.burst, 1, 1000000, b),			\
+	F_END								\
+}
+RATE_FIELDS(syn_flood_fields, dos_defense.syn_flood, 200, 400);
+RATE_FIELDS(icmp_limit_fields, dos_defense.icmp_limit, 10, 20);
+
+static const struct field dos_fields[] = {
+	F_BOOL("null_scan", dos_defense.null_scan, true),
+	F_BOOL("xmas_scan", dos_defense.xmas_scan, true),
+	F_BOOL("nmap_xmas_scan", dos_defense.nmap_xmas_scan, true),
+	F_BOOL("syn_fin_scan", dos_defense.syn_fin_scan, true),
+	F_BOOL("fin_scan", dos_defense.fin_scan, true),
+	F_BOOL("nmap_id_scan", dos_defense.nmap_id_scan, true),
+	F_BOOL("syn_rst_scan", dos_defense.syn_rst_scan, true),
+	F_BOOL("new_without_syn", dos_defense.new_without_syn, true),
+	F_BOOL("invalid_state", dos_defense.invalid_state, true),
+	F_MAP("syn_flood", syn_flood_fields),
+	F_MAP("icmp_limit", icmp_limit_fields),
+	F_END
+};
+
+static const struct field lockout_fields[] = {
+	F_BOOL("enabled", password_policy.lockout.enabled, true),
+	F_UINT("attempts", password_policy.lockout.attempts, 1, 100, 5),
+	F_UINT("window_s", password_policy.lockout.window_s, 1, 86400, 300),
+	F_UINT("duration_s", password_policy.lockout.duration_s, 1, 86400, 600),
+	F_END
+};
+
+static const struct field password_fields[] = {
+	F_UINT("min_length", password_policy.min_length, 8, 128, 16),
+	F_BOOL("require_digit", password_policy.require_digit, true),
+	F_BOOL("require_upper", password_policy.require_upper, true),
+	F_BOOL("require_lower", password_policy.require_lower, true),
+	F_BOOL("require_special", password_policy.require_special, true),
+	F_UINT("lifetime_days", password_policy.lifetime_days, 0, 3650, 90),
+	F_UINT("history", password_policy.history, 0, 24, 5),
+	F_BOOL("reject_common", password_policy.reject_common, true),
+	F_MAP("lockout", lockout_fields),
+	F_END
+};
+
+static const struct field local_fields[] = {
+	F_UINT("max_bytes", logging.local.max_bytes, 65536, 67108864, 1048576),
+	F_UINT("files", logging.local.files, 1, 32, 5),
+	F_END
+};
+
+static const struct field syslog_fields[] = {
+	F_STR("server", FT_HOST, logging.syslog.server, ""),
+	F_UINT("port", logging.syslog.port, 1, 65535, 514),
+	F_ENUM("transport", logging.syslog.transport, transport_names,
+	    POLICY_SYSLOG_UDP),
+	F_ENUM("format", logging.syslog.format, format_names,
+	    POLICY_SYSLOG_RFC5424),
+	{ .key = "facility", .type = FT_FACILITY,
+	  .off = offsetof(struct policy, logging.syslog.facility),
+	  .size = MSIZE(logging.syslog.facility), .max = 23, .def = 16 },
+	F_END
+};
+
+static const struct field logging_fields[] = {
+	F_MAP("local", local_fields),
+	F_MAP("syslog", syslog_fields),
+	F_SPECIAL("events", FT_EVENTS),
+	F_END
+};
+
+static const struct field top_fields[] = {
+	F_MAP("device", device_fields),
+	F_SPECIAL("services", FT_SERVICES),
+	F_MAP("accessible_ip", acl_fields),
+	F_MAP("dos_defense", dos_fields),
+	F_MAP("password_policy", password_fields),
+	{ .key = "login_message", .type = FT_MESSAGE,
+	  .off = offsetof(struct policy, login_message), .max = MESSAGE_MAX,
+	  .sdef = "" },
+	F_MAP("logging", logging_fields),
+	F_END
+};
+
+static void
+store_uint(void *dst, size_t size, uint32_t v)
+{
+	uint8_t v8 = (uint8_t)v;
+	uint16_t v16 = (uint16_t)v;
+
+	if (size == 1)
+		memcpy(dst, &v8, 1);
+	else if (size == 2)
+		memcpy(dst, &v16, 2);
+	else
+		memcpy(dst, &v, sizeof(v));
+}
+
+static uint32_t
+load_uint(const void *src, size_t size)
+{
+	uint8_t v8;
+	uint16_t v16;
+	uint32_t v;
+
+	if (size == 1) {
+		memcpy(&v8, src, 1);
+		return v8;
+	}
+	if (size == 2) {
+		memcpy(&v16, src, 2);
+		return v16;
+	}
+	memcpy(&v, src, sizeof(v));
+	return v;
+}
+
+static void
+store_bool(void *dst, bool v)
+{
+	memcpy(dst, &v, sizeof(v));
+}
+
+static bool
+load_bool(const void *src)
+{
+	bool v;
+
+	memcpy(&v, src, sizeof(v));
+	return v;
+}
+
+/* Everything at its hardened value: omitting a key never weakens. */
+static int
+set_defaults(struct policy *p, const struct field *fields)
+{
+	const struct field *f;
+	unsigned i, e;
+
+	for (f = fields; f->key != NULL; f++) {
+		char *at = (char *)p + f->off;
+
+		switch (f->type) {
+		case FT_MAP:
+			if (set_defaults(p, f->kids) == -1)
+				return -1;
+			break;
+		case FT_BOOL:
+			store_bool(at, f->def != 0);
+			break;
+		case FT_UINT:
+		case FT_ENUM:
+		case FT_FACILITY:
+			store_uint(at, f->size, f->def);
+			break;
+		case FT_NAME:
+		case FT_TEXT:
+		case FT_HOST:
+			snprintf(at, f->size, "%s", f->sdef);
+			break;
+		case FT_MESSAGE:
+			if ((p->login_message = strdup(f->sdef)) == NULL)
+				return -1;
+			break;
+		case FT_SERVICES:
+			for (i = 0; i < REGISTRY_COUNT; i++) {
+				const struct registry_service *s =
+				    registry_get((enum registry_id)i);
+
+				p->services[i].enabled = s->hardened_enabled;
+				for (e = 0; e < s->n_endpoints; e++)
+					p->services[i].ports[e] =
+					    s->endpoints[e].port;
+			}
+			break;
+		case FT_ENTRIES:
+			p->accessible_ip.entries = NULL;
+			p->accessible_ip.n_entries = 0;
+			break;
+		case FT_EVENTS:
+			memset(p->logging.events, EVENTLOG_SINK_LOCAL |
+			    EVENTLOG_SINK_SYSLOG, sizeof(p->logging.events));
+			break;
+		}
+	}
+	return 0;
+}
+
+struct vctx {
+	struct policy *p;
+	struct policy_error *err;
+	const struct pnode *root;
+	char path[512];
+	const struct pnode *svc_enabled[REGISTRY_COUNT];
+	const struct pnode *svc_port[REGISTRY_COUNT][REGISTRY_MAX_ENDPOINTS];
+};
+
+static void verr(struct vctx *, const struct pnode *, const char *, ...)
+    FMT(3, 4);
+
+static void
+verr(struct vctx *vc, const struct pnode *n, const char *fmt, ...)
+{
+	char msg[768];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	errat(vc->err, n->file, n->line, n->col, vc->path, "%s", msg);
+}
+
+static size_t
+push_key(struct vctx *vc, const char *key, size_t len)
+{
+	size_t old = strlen(vc->path);
+
+	path_add_key(vc->path, sizeof(vc->path), key, len);
+	return old;
+}
+
+static size_t
+push_index(struct vctx *vc, size_t index)
+{
+	size_t old = strlen(vc->path);
+
+	path_add_index(vc->path, sizeof(vc->path), index);
+	return old;
+}
+
+static void
+pop_path(struct vctx *vc, size_t old)
+{
+	vc->path[old] = '\0';
+}
+
+static bool
+is_null(const struct pnode *n)
+{
+	return n->kind == PNODE_SCALAR && !n->quoted && (n->len == 0 ||
+	    scalar_is(n, "~") || scalar_is(n, "null") ||
+	    scalar_is(n, "Null") || scalar_is(n, "NULL"));
+}
+
+/* How a node looks, for "X is not a Y (expected Z)". */
+static const char *
+describe(char *buf, size_t size, const struct pnode *n)
+{
+	if (n->kind == PNODE_MAP)
+		return "a mapping";
+	if (n->kind == PNODE_SEQ)
+		return "a sequence";
+	if (is_null(n))
+		return n->len == 0 ? "an empty value" : "null";
+	return quote(buf, size, n->text, n->len);
+}
+
+static void
+list_keys(char *buf, size_t size, const struct field *fields,
+    const char *first)
+{
+	const struct field *f;
+	size_t o = 0;
+
+	buf[0] = '\0';
+	if (first != NULL)
+		bprintf(buf, size, &o, "%s", first);
+	for (f = fields; f->key != NULL; f++)
+		bprintf(buf, size, &o, "%s%s", o ? ", " : "", f->key);
+}
+
+static int
+get_bool(struct vctx *vc, const struct pnode *n, bool *out)
+{
+	char d[QBUF];
+
+	if (n->kind == PNODE_SCALAR && !n->quoted) {
+		if (scalar_is(n, "true")) {
+			*out = true;
+			return 0;
+		}
+		if (scalar_is(n, "false")) {
+			*out = false;
+			return 0;
+		}
+	}
+	verr(vc, n, "%s is not a boolean (expected true or false)",
+	    describe(d, sizeof(d), n));
+	return -1;
+}
+
+/* Decimal digits only: no sign, no leading zero, no 0x or 0o forms. */
+static int
+get_uint(struct vctx *vc, const struct pnode *n, uint32_t min, uint32_t max,
+    uint32_t *out)
+{
+	char d[QBUF];
+	uint64_t v = 0;
+	size_t i;
+
+	if (n->kind != PNODE_SCALAR || n->quoted || n->len == 0 ||
+	    (n->text[0] == '0' && n->len > 1))
+		goto bad;
+	for (i = 0; i < n->len; i++) {
+		if (n->text[i] < '0' || n->text[i] > '9')
+			goto bad;
+		if (v <= UINT32_MAX)
+			v = v * 10 + (uint64_t)(n->text[i] - '0');
+	}
+	if (v < min || v > max) {
+		verr(vc, n, "%.*s%s is out of range (expected %u..%u)",
+		    (int)(n->len > 20 ? 20 : n->len), n->text,
+		    n->len > 20 ? "..." : "", min, max);
+		return -1;
+	}
+	*out = (uint32_t)v;
+	return 0;
+bad:
+	verr(vc, n, "%s is not a decimal integer (expected %u..%u)",
+	    describe(d, sizeof(d), n), min, max);
+	return -1;
+}
+
+/* A string value: any scalar but null; no NUL inside. */
+static int
+get_string(struct vctx *vc, const struct pnode *n, const char *expected)
+{
+	char d[QBUF];
+
+	if (n->kind != PNODE_SCALAR || is_null(n)) {
+		verr(vc, n, "%s is not a string (expected %s%s)",
+		    describe(d, sizeof(d), n), expected,
+		    is_null(n) ? "; write \"\" for none" : "");
+		return -1;
+	}
+	if (memchr(n->text, '\0', n->len) != NULL) {
+		verr(vc, n, "contains a NUL character (expected %s)", expected);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Printable: no C0 or C1 controls, no DEL, no U+2028/U+2029 (YAML line
+ * breaks), no U+FFFE/U+FFFF (a "\uFFFE" escape yields them, but libyaml
+ * refuses them raw, so the normalised form could not be read back);
+ * newline_ok admits LF.  Returns the first offending code point, or -1.
+ */
+static long
+text_bad_char(const char *s, size_t len, bool newline_ok)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0;
+
+	while (i < len) {
+		uint32_t cp = u[i];
+		size_t n = 1;
+
+		if (cp >= 0xf0 && i + 3 < len) {
+			cp = (cp & 0x07) << 18 | (u[i + 1] & 0x3fu) << 12 |
+			    (u[i + 2] & 0x3fu) << 6 | (u[i + 3] & 0x3fu);
+			n = 4;
+		} else if (cp >= 0xe0 && i + 2 < len) {
+			cp = (cp & 0x0f) << 12 | (u[i + 1] & 0x3fu) << 6 |
+			    (u[i + 2] & 0x3fu);
+			n = 3;
+		} else if (cp >= 0xc0 && i + 1 < len) {
+			cp = (cp & 0x1f) << 6 | (u[i + 1] & 0x3fu);
+			n = 2;
+		} else if (cp >= 0x80)
+			return (long)cp;	/* not UTF-8: never from libyaml */
+		if ((cp < 0x20 && !(cp == '\n' && newline_ok)) || cp == 0x7f ||
+		    (cp >= 0x80 && cp <= 0x9f) || cp == 0x2028 ||
+		    cp == 0x2029 || cp == 0xfffe || cp == 0xffff)
+			return (long)cp;
+		i += n;
+	}
+	return -1;
+}
+
+static int
+check_text(struct vctx *vc, const struct pnode *n, size_t max, bool newline_ok)
+{
+	const char *what = newline_ok ? "printable text and newlines" :
+	    "printable text";
+	long bad;
+
+	if (n->len > max) {
+		verr(vc, n, "%zu bytes is too long (expected %s of at most %zu "
+		    "bytes)", n->len, what, max);
+		return -1;
+	}
+	if ((bad = text_bad_char(n->text, n->len, newline_ok)) != -1) {
+		verr(vc, n, "contains non-printable character U+%04lX "
+		    "(expected %s)",
+		    (unsigned long)bad, what);
+		return -1;
+	}
+	return 0;
+}
+
+static bool
+is_alnum(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9');
+}
+
+/* RFC 1123 section 2.1 host names; an all-numeric last label is not one. */
+static bool
+valid_hostname(const char *s, size_t len)
+{
+	size_t i, label = 0;
+	bool digits = true;
+
+	if (len == 0 || len > 253)
+		return false;
+	for (i = 0; i <= len; i++) {
+		if (i == len || s[i] == '.') {
+			if (label == 0 || label > 63 || s[i - 1] == '-')
+				return false;
+			if (i == len)
+				return !digits;
+			label = 0;
+			digits = true;
+			continue;
+		}
+		if (!is_alnum(s[i]) && s[i] != '-')
+			return false;
+		if (label == 0 && s[i] == '-')
+			return false;
+		if (s[i] < '0' || s[i] > '9')
+			digits = false;
+		label++;
+	}
+	return false;
+}
+
+static int
+check_string_field(struct vctx *vc, const struct pnode *n,
+    const struct field *f, char *at)
+{
+	char d[QBUF];
+	unsigned char a6[16];
+	size_t i;
+
+	switch (f->type) {
+	case FT_NAME:
+		if (get_string(vc, n, "a name of 1 to 63 characters from "
+		    "A-Z a-z 0-9 . _ -") == -1)
+			return -1;
+		for (i = 0; i < n->len; i++)
+			if (!is_alnum(n->text[i]) && n->text[i] != '.' &&
+			    n->text[i] != '_' && n->text[i] != '-')
+				break;
+		if (n->len == 0 || n->len >= f->size || i < n->len) {
+			verr(vc, n, "%s is not a valid name (expected 1 to %zu "
+			    "characters from A-Z a-z 0-9 . _ -)",
+			    quote(d, sizeof(d), n->text, n->len), f->size - 1);
+			return -1;
+		}
+		break;
+	case FT_TEXT:
+		if (get_string(vc, n, "printable text") == -1 ||
+		    check_text(vc, n, f->size - 1, false) == -1)
+			return -1;
+		break;
+	case FT_HOST:
+		if (get_string(vc, n, "a host name or an IP address") == -1)
+			return -1;
+		if (n->len > 0 && inet_pton(AF_INET, n->text, a6) != 1 &&
+		    inet_pton(AF_INET6, n->text, a6) != 1 &&
+		    !valid_hostname(n->text, n->len)) {
+			verr(vc, n, "%s is not a host name or an IP address "
+			    "(expected e.g. syslog.example.net, 192.0.2.10 or "
+			    "2001:db8::10, or \"\" for none)",
+			    quote(d, sizeof(d), n->text, n->len));
+			return -1;
+		}
+		break;
+	default:
+		return -1;
+	}
+	memcpy(at, n->text, n->len);
+	at[n->len] = '\0';
+	return 0;
+}
+
+static int
+check_enum(struct vctx *vc, const struct pnode *n, const struct field *f,
+    char *at)
+{
+	char d[QBUF], list[128] = "";
+	size_t o = 0;
+	uint32_t i;
+
+	for (i = 0; f->names[i] != NULL; i++) {
+		if (n->kind == PNODE_SCALAR && scalar_is(n, f->names[i])) {
+			store_uint(at, f->size, i);
+			return 0;
+		}
+		bprintf(list, sizeof(list), &o, "%s%s", i == 0 ? "" :
+		    f->names[i + 1] ? ", " : " or ", f->names[i]);
+	}
+	verr(vc, n, "%s is not a valid value (expected %s)",
+	    describe(d, sizeof(d), n), list);
+	return -1;
+}
+
+static int
+check_facility(struct vctx *vc, const struct pnode *n, const struct field *f,
+    char *at)
+{
+	char d[QBUF];
+	uint32_t i;
+
+	if (n->kind == PNODE_SCALAR && !n->quoted && n->len > 0 &&
+	    n->text[0] >= '0' && n->text[0] <= '9') {
+		if (get_uint(vc, n, 0, f->max, &i) == -1)
+			return -1;
+		store_uint(at, f->size, i);
+		return 0;
+	}
+	for (i = 0; i <= f->max; i++)
+		if (facility_names[i] != NULL && n->kind == PNODE_SCALAR &&
+		    scalar_is(n, facility_names[i])) {
+			store_uint(at, f->size, i);
+			return 0;
+		}
+	verr(vc, n, "%s is not a syslog facility (expected 0..23 or one of: "
+	    "kern, user, mail, daemon, auth, syslog, lpr, news, uucp, cron, "
+	    "authpriv, ftp, local0..local7)", describe(d, sizeof(d), n));
+	return -1;
+}
+
+static int check_value(struct vctx *, const struct pnode *,
+    const struct field *);
+
+static int
+unknown_key(struct vctx *vc, const struct pnode *k, const char *expected)
+{
+	size_t old = push_key(vc, k->text, k->len);
+
+	verr(vc, k, "unknown key (expected one of: %s)", expected);
+	pop_path(vc, old);
+	return -1;
+}
+
+static const struct field *
+field_find(const struct field *fields, const struct pnode *k)
+{
+	const struct field *f;
+
+	for (f = fields; f->key != NULL; f++)
+		if (scalar_is(k, f->key))
+			return f;
+	return NULL;
+}
+
+static int
+check_map(struct vctx *vc, const struct pnode *n, const struct field *fields,
+    bool top)
+{
+	char keys[512], d[QBUF];
+	const struct field *f;
+	size_t i, j, old;
+
+	list_keys(keys, sizeof(keys), fields, top ? "base" : NULL);
+	if (n->kind != PNODE_MAP) {
+		verr(vc, n, "%s is not a mapping (expected a mapping with "
+		    "keys: %s)", describe(d, sizeof(d), n), keys);
+		return -1;
+	}
+	for (i = 0; i + 1 < n->n; i += 2) {
+		const struct pnode *k = n->kids[i];
+
+		if ((f = field_find(fields, k)) == NULL) {
+			for (j = 0; top && reserved_sections[j] != NULL; j++)
+				if (scalar_is(k, reserved_sections[j])) {
+					errat(vc->err, k->file, k->line, k->col,
+					    reserved_sections[j], "section "
+					    "reserved for a later version of "
+					    "sluice; this build does not "
+					    "support it");
+					return -1;
+				}
+			return unknown_key(vc, k, keys);
+		}
+		old = push_key(vc, k->text, k->len);
+		if (check_value(vc, n->kids[i + 1], f) == -1)
+			return -1;
+		pop_path(vc, old);
+	}
+	return 0;
+}
+
+static int
+check_service(struct vctx *vc, const struct pnode *n,
+    const struct registry_service *s)
+{
+	struct policy_service *ps = &vc->p->services[s->id];
+	char keys[256];
+	size_t i, o, old;
+	uint32_t port;
+	bool b;
+	int e;
+
+	o = 0;
+	bprintf(keys, sizeof(keys), &o, "enabled");
+	for (i = 0; i < s->n_endpoints; i++)
+		bprintf(keys, sizeof(keys), &o, ", %s", s->endpoints[i].key);
+	if (n->kind != PNODE_MAP) {
+		char d[QBUF];
+
+		verr(vc, n, "%s is not a mapping (expected a mapping with "
+		    "keys: %s)", describe(d, sizeof(d), n), keys);
+		return -1;
+	}
+	for (i = 0; i + 1 < n->n; i += 2) {
+		const struct pnode *k = n->kids[i], *v = n->kids[i + 1];
+
+		old = push_key(vc, k->text, k->len);
+		if (scalar_is(k, "enabled")) {
+			if (get_bool(vc, v, &b) == -1)
+				return -1;
+			ps->enabled = b;
+			vc->svc_enabled[s->id] = v;
+		} else if (memchr(k->text, '\0', k->len) == NULL &&
+		    (e = registry_endpoint_find(s, k->text)) != -1) {
+			if (get_uint(vc, v, 1, 65535, &port) == -1)
+				return -1;
+			ps->ports[e] = (uint16_t)port;
+			vc->svc_port[s->id][e] = v;
+		} else {
+			pop_path(vc, old);
+			return unknown_key(vc, k, keys);
+		}
+		pop_path(vc, old);
+	}
+	return 0;
+}
+
+static int
+check_services(struct vctx *vc, const struct pnode *n)
+{
+	const struct registry_service *s;
+	char names[512], d[QBUF];
+	size_t i, o = 0, old;
+
+	names[0] = '\0';
+	for (i = 0; i < REGISTRY_COUNT; i++)
+		bprintf(names, sizeof(names), &o, "%s%s", i ? ", " : "",
+		    registry_get((enum registry_id)i)->name);
+	if (n->kind != PNODE_MAP) {
+		verr(vc, n, "%s is not a mapping (expected a mapping with "
+		    "keys: %s)", describe(d, sizeof(d), n), names);
+		return -1;
+	}
+	for (i = 0; i + 1 < n->n; i += 2) {
+		const struct pnode *k = n->kids[i];
+
+		s = memchr(k->text, '\0', k->len) ? NULL : registry_find(k->text);
+		if (s == NULL)
+			return unknown_key(vc, k, names);
+		old = push_key(vc, k->text, k->len);
+		if (check_service(vc, n->kids[i + 1], s) == -1)
+			return -1;
+		pop_path(vc, old);
+	}
+	return 0;
+}
+
+/* One accessible-IP entry while checking: where it came from. */
+struct acl_tmp {
+	struct policy_acl_entry e;
+	const struct pnode *node;	/* the address value */
+	size_t index;
+	uint8_t last[16];		/* last address in the range */
+};
+
+static void
+acl_format(char *buf, size_t size, const struct policy_acl_entry *e)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	inet_ntop(e->family, e->addr, a, sizeof(a));
+	snprintf(buf, size, "%s/%u", a, e->prefix);
+}
+
+static void
+prefix_mask(uint8_t *mask, unsigned bytes, unsigned prefix)
+{
+	unsigned i;
+
+	for (i = 0; i < bytes; i++) {
+		unsigned bits = prefix > i * 8 ? prefix - i * 8 : 0;
+
+		mask[i] = bits >= 8 ? 0xff : (uint8_t)(0xff00u >> bits);
+	}
+}
+
+static int
+parse_prefix(const char *s, unsigned *out)
+{
+	size_t len = strlen(s), i;
+	unsigned v = 0;
+
+	if (len == 0 || len > 3 || (s[0] == '0' && len > 1))
+		return -1;
+	for (i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (unsigned)(s[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+/* RFC 4291 section 2.5.5.2 */
+static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+static int
+parse_address(struct vctx *vc, const struct pnode *an, const struct pnode *mn,
+    struct acl_tmp *t)
+{
+	char host[INET6_ADDRSTRLEN + 1], d[QBUF], net[64];
+	const char *slash;
+	uint8_t mask[16] = { 0 }, m4[4];
+	unsigned prefix = 0, bytes, i;
+	size_t old, hl;
+	bool ok = true;
+
+	old = push_key(vc, "address", 7);
+	if (get_string(vc, an, "an IP address") == -1)
+		return -1;
+	slash = strchr(an->text, '/');
+	hl = slash ? (size_t)(slash - an->text) : an->len;
+	if (hl >= sizeof(host))
+		ok = false;
+	else {
+		memcpy(host, an->text, hl);
+		host[hl] = '\0';
+	}
+	t->e.family = 0;
+	memset(t->e.addr, 0, sizeof(t->e.addr));
+	if (ok && inet_pton(AF_INET, host, t->e.addr) == 1)
+		t->e.family = AF_INET;
+	else if (ok && inet_pton(AF_INET6, host, t->e.addr) == 1)
+		t->e.family = AF_INET6;
+	else
+		ok = false;
+	bytes = t->e.family == AF_INET ? 4 : 16;
+	if (ok && slash != NULL && (parse_prefix(slash + 1, &prefix) == -1 ||
+	    prefix > bytes * 8))
+		ok = false;
+	if (!ok) {
+		verr(vc, an, "%s is not an IP address or network (expected e.g. "
+		    "192.168.1.0/24, 192.168.1.120 or 2001:db8::/32)",
+		    quote(d, sizeof(d), an->text, an->len));
+		return -1;
+	}
+	if (t->e.family == AF_INET6 && memcmp(t->e.addr, v4mapped,
+	    sizeof(v4mapped)) == 0) {
+		verr(vc, an, "%s is an IPv4-mapped IPv6 address (expected the "
+		    "IPv4 form, e.g. 192.168.1.0/24)",
+		    quote(d, sizeof(d), an->text, an->len));
+		return -1;
+	}
+	if (slash == NULL)
+		prefix = bytes * 8;
+	pop_path(vc, old);
+	if (mn != NULL) {
+		old = push_key(vc, "netmask", 7);
+		if (slash != NULL) {
+			verr(vc, mn, "not allowed with an address in CIDR form "
+			    "(expected either address: 192.168.1.0/24 or "
+			    "address: 192.168.1.0 with netmask: 255.255.255.0)");
+			return -1;
+		}
+		if (t->e.family != AF_INET) {
+			verr(vc, mn, "only for IPv4 addresses (expected an IPv6 "
+			    "network in CIDR form, e.g. 2001:db8::/32)");
+			return -1;
+		}
+		if (get_string(vc, mn, "an IPv4 netmask") == -1)
+			return -1;
+		if (inet_pton(AF_INET, mn->text, m4) != 1) {
+			verr(vc, mn, "%s is not an IPv4 netmask (expected e.g. "
+			    "255.255.255.0)", quote(d, sizeof(d), mn->text,
+			    mn->len));
+			return -1;
+		}
+		for (prefix = 0; prefix < 32 &&
+		    (m4[prefix / 8] & (0x80 >> (prefix % 8))); prefix++)
+			;
+		prefix_mask(mask, 4, prefix);
+		if (memcmp(mask, m4, 4) != 0) {
+			verr(vc, mn, "%s is not a contiguous netmask (expected "
+			    "ones then zeros, e.g. 255.255.255.0)",
+			    quote(d, sizeof(d), mn->text, mn->len));
+			return -1;
+		}
+		pop_path(vc, old);
+	}
+	t->e.prefix = (uint8_t)prefix;
+	prefix_mask(mask, bytes, prefix);
+	for (i = 0; i < bytes; i++)
+		if (t->e.addr[i] & ~mask[i])
+			break;
+	if (i < bytes) {
+		struct policy_acl_entry n = t->e;
+
+		for (i = 0; i < bytes; i++)
+			n.addr[i] &= mask[i];
+		acl_format(net, sizeof(net), &n);
+		old = push_key(vc, "address", 7);
+		if (mn != NULL)
+			verr(vc, an, "%s has host bits set for netmask %s "
+			    "(expected the network address %.*s)",
+			    quote(d, sizeof(d), an->text, an->len), mn->text,
+			    (int)strcspn(net, "/"), net);
+		else
+			verr(vc, an, "%s has host bits set (expected the "
+			    "network address %s)", quote(d, sizeof(d),
+			    an->text, an->len), net);
+		return -1;
+	}
+	for (i = 0; i < 16; i++)
+		t->last[i] = i < bytes ? (uint8_t)(t->e.addr[i] | ~mask[i]) : 0;
+	return 0;
+}
+
+static int
+check_entry(struct vctx *vc, const struct pnode *n, struct acl_tmp *t)
+{
+	static const char keys[] = "address, netmask, active, comment";
+	const struct pnode *an = NULL, *mn = NULL;
+	char d[QBUF];
+	size_t i, old;
+	bool b;
+
+	if (n->kind != PNODE_MAP) {
+		verr(vc, n, "%s is not a mapping (expected a mapping with keys: "
+		    "%s)", describe(d, sizeof(d), n), keys);
+		return -1;
+	}
+	t->e.active = true;
+	t->e.comment[0] = '\0';
+	for (i = 0; i + 1 < n->n; i += 2) {
+		const struct pnode *k = n->kids[i], *v = n->kids[i + 1];
+
+		if (scalar_is(k, "address")) {
+			an = v;
+			continue;
+		}
+		if (scalar_is(k, "netmask")) {
+			mn = v;
+			continue;
+		}
+		old = push_key(vc, k->text, k->len);
+		if (scalar_is(k, "active")) {
+			if (get_bool(vc, v, &b) == -1)
+				return -1;
+			t->e.active = b;
+		} else if (scalar_is(k, "comment")) {
+			if (get_string(vc, v, "printable text") == -1 ||
+			    check_text(vc, v, sizeof(t->e.comment) - 1,
+			    false) == -1)
+				return -1;
+			memcpy(t->e.comment, v->text, v->len);
+			t->e.comment[v->len] = '\0';
+		} else {
+			pop_path(vc, old);
+			return unknown_key(vc, k, keys);
+		}
+		pop_path(vc, old);
+	}
+	if (an == NULL) {
+		verr(vc, n, "address is missing (expected address: with e.g. "
+		    "192.168.1.0/24)");
+		return -1;
+	}
+	t->node = an;
+	return parse_address(vc, an, mn, t);
+}
+
+static int
+acl_cmp(const void *a, const void *b)
+{
+	const struct acl_tmp *x = a, *y = b;
+	int c;
+
+	if (x->e.family != y->e.family)
+		return x->e.family < y->e.family ? -1 : 1;
+	if ((c = memcmp(x->e.addr, y->e.addr, sizeof(x->e.addr))) != 0)
+		return c;
+	if (x->e.prefix != y->e.prefix)
+		return x->e.prefix < y->e.prefix ? -1 : 1;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/*
+ * Sorted by start address, two entries overlap exactly when one starts
+ * at or before the furthest end seen so far in its family: n log n for
+ * the 16384 entries the cap allows.
+ */
+static int
+check_overlaps(struct vctx *vc, struct acl_tmp *t, size_t n)
+{
+	char a[64], b[64];
+	size_t i, far = 0, old;
+
+	for (i = 1; i < n; i++) {
+		const struct acl_tmp *x, *y;
+
+		if (t[i].e.family != t[far].e.family ||
+		    memcmp(t[i].e.addr, t[far].last, 16) > 0) {
+			if (t[i].e.family != t[far].e.family ||
+			    memcmp(t[i].last, t[far].last, 16) > 0)
+				far = i;
+			continue;
+		}
+		/* Report at the later line, naming the earlier. */
+		x = &t[far];
+		y = &t[i];
+		if (x->node->line > y->node->line || (x->node->line ==
+		    y->node->line && x->node->col > y->node->col)) {
+			x = &t[i];
+			y = &t[far];
+		}
+		acl_format(a, sizeof(a), &y->e);
+		acl_format(b, sizeof(b), &x->e);
+		old = push_index(vc, y->index);
+		push_key(vc, "address", 7);
+		if (x->e.prefix == y->e.prefix)
+			verr(vc, y->node, "%s duplicates the entry at line %u "
+			    "(expected each network once)", a, x->node->line);
+		else
+			verr(vc, y->node, "%s overlaps %s at line %u (expected "
+			    "entries that do not overlap)", a, b,
+			    x->node->line);
+		pop_path(vc, old);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_entries(struct vctx *vc, const struct pnode *n)
+{
+	struct policy *p = vc->p;
+	struct acl_tmp *t;
+	char d[QBUF];
+	size_t i, old;
+
+	if (n->kind != PNODE_SEQ) {
+		verr(vc, n, "%s is not a sequence (expected a sequence of "
+		    "entries with address:)", describe(d, sizeof(d), n));
+		return -1;
+	}
+	if (n->n > POLICY_MAX_ACL_ENTRIES) {
+		old = push_index(vc, POLICY_MAX_ACL_ENTRIES);
+		verr(vc, n->kids[POLICY_MAX_ACL_ENTRIES], "more than %u entries "
+		    "(expected at most %u)", POLICY_MAX_ACL_ENTRIES,
+		    POLICY_MAX_ACL_ENTRIES);
+		pop_path(vc, old);
+		return -1;
+	}
+	free(p->accessible_ip.entries);
+	p->accessible_ip.entries = NULL;
+	p->accessible_ip.n_entries = 0;
+	if (n->n == 0)
+		return 0;
+	if ((t = calloc(n->n, sizeof(*t))) == NULL ||
+	    (p->accessible_ip.entries = calloc(n->n,
+	    sizeof(*p->accessible_ip.entries))) == NULL) {
+		free(t);
+		set_err(vc->err, "%s: out of memory", n->file);
+		return -1;
+	}
+	for (i = 0; i < n->n; i++) {
+		t[i].index = i;
+		old = push_index(vc, i);
+		if (check_entry(vc, n->kids[i], &t[i]) == -1) {
+			free(t);
+			return -1;
+		}
+		pop_path(vc, old);
+	}
+	qsort(t, n->n, sizeof(*t), acl_cmp);
+	if (check_overlaps(vc, t, n->n) == -1) {
+		free(t);
+		return -1;
+	}
+	/* Stored sorted: the list is a set, so order carries no meaning. */
+	for (i = 0; i < n->n; i++)
+		p->accessible_ip.entries[i] = t[i].e;
+	p->accessible_ip.n_entries = n->n;
+	free(t);
+	return 0;
+}
+
+static void
+list_events(char *buf, size_t size)
+{
+	size_t o = 0;
+	int i;
+
+	buf[0] = '\0';
+	bprintf(buf, size, &o, "a group (");
+	for (i = 0; i < EVENTLOG_GROUP_COUNT; i++)
+		bprintf(buf, size, &o, "%s%s", i ? ", " : "",
+		    eventlog_group_name((enum eventlog_group)i));
+	bprintf(buf, size, &o, ") or an event (");
+	for (i = 0; i < EVENTLOG_TYPE_COUNT; i++)
+		bprintf(buf, size, &o, "%s%s", i ? ", " : "",
+		    eventlog_type_info((enum eventlog_type)i)->name);
+	bprintf(buf, size, &o, ")");
+}
+
+static int
+check_sinks(struct vctx *vc, const struct pnode *n, uint8_t *out)
+{
+	char d[QBUF];
+	size_t i, old;
+	unsigned s;
+
+	if (n->kind != PNODE_SEQ) {
+		verr(vc, n, "%s is not a sequence (expected a list of sinks "
+		    "from local, syslog, e.g. [local, syslog] or [])",
+		    describe(d, sizeof(d), n));
+		return -1;
+	}
+	*out = 0;
+	for (i = 0; i < n->n; i++) {
+		const struct pnode *v = n->kids[i];
+
+		old = push_index(vc, i);
+		for (s = 0; s < 2; s++)
+			if (v->kind == PNODE_SCALAR && scalar_is(v, sink_names[s]))
+				break;
+		if (s == 2) {
+			verr(vc, v, "%s is not a sink (expected local or "
+			    "syslog)", describe(d, sizeof(d), v));
+			return -1;
+		}
+		if (*out & (1u << s)) {
+			verr(vc, v, "%s is listed twice (expected each sink "
+			    "once)", sink_names[s]);
+			return -1;
+		}
+		*out |= (uint8_t)(1u << s);
+		pop_path(vc, old);
+	}
+	return 0;
+}
+
+/* An event's own key beats its group's, wherever either was written. */
+static int
+check_events(struct vctx *vc, const struct pnode *n)
+{
+	uint8_t group[EVENTLOG_GROUP_COUNT], type[EVENTLOG_TYPE_COUNT];
+	bool gset[EVENTLOG_GROUP_COUNT] = { false };
+	bool tset[EVENTLOG_TYPE_COUNT] = { false };
+	char list[1024], d[QBUF];
+	size_t i, old;
+	int g, t;
+
+	if (n->kind != PNODE_MAP) {
+		verr(vc, n, "%s is not a mapping (expected groups and events "
+		    "mapped to lists of sinks)", describe(d, sizeof(d), n));
+		return -1;
+	}
+	for (i = 0; i + 1 < n->n; i += 2) {
+		const struct pnode *k = n->kids[i];
+		bool named = memchr(k->text, '\0', k->len) == NULL;
+
+		g = named ? eventlog_group_find(k->text) : -1;
+		t = named && g == -1 ? eventlog_type_find(k->text) : -1;
+		if (g == -1 && t == -1) {
+			list_events(list, sizeof(list));
+			return unknown_key(vc, k, list);
+		}
+		old = push_key(vc, k->text, k->len);
+		if (check_sinks(vc, n->kids[i + 1], g != -1 ? &group[g] :
+		    &type[t]) == -1)
+			return -1;
+		if (g != -1)
+			gset[g] = true;
+		else
+			tset[t] = true;
+		pop_path(vc, old);
+	}
+	for (t = 0; t < EVENTLOG_TYPE_COUNT; t++) {
+		g = (int)eventlog_type_info((enum eventlog_type)t)->group;
+		if (tset[t])
+			vc->p->logging.events[t] = type[t];
+		else if (gset[g])
+			vc->p->logging.events[t] = group[g];
+	}
+	return 0;
+}
+
+static int
+check_value(struct vctx *vc, const struct pnode *n, const struct field *f)
+{
+	char *at = (char *)vc->p + f->off;
+	uint32_t u;
+	bool b;
+
+	switch (f->type) {
+	case FT_MAP:
+		return check_map(vc, n, f->kids, false);
+	case FT_BOOL:
+		if (get_bool(vc, n, &b) == -1)
+			return -1;
+		store_bool(at, b);
+		return 0;
+	case FT_UINT:
+		if (get_uint(vc, n, f->min, f->max, &u) == -1)
+			return -1;
+		store_uint(at, f->size, u);
+		return 0;
+	case FT_NAME:
+	case FT_TEXT:
+	case FT_HOST:
+		return check_string_field(vc, n, f, at);
+	case FT_MESSAGE: {
+		char *s;
+
+		if (get_string(vc, n, "printable text and newlines") == -1 ||
+		    check_text(vc, n, f->max, true) == -1)
+			return -1;
+		if ((s = strdup(n->text)) == NULL) {
+			set_err(vc->err, "%s: out of memory", n->file);
+			return -1;
+		}
+		free(vc->p->login_message);
+		vc->p->login_message = s;
+		return 0;
+	}
+	case FT_ENUM:
+		return check_enum(vc, n, f, at);
+	case FT_FACILITY:
+		return check_facility(vc, n, f, at);
+	case FT_SERVICES:
+		return check_services(vc, n);
+	case FT_ENTRIES:
+		return check_entries(vc, n);
+	case FT_EVENTS:
+		return check_events(vc, n);
+	}
+	return -1;
+}
+
+/* A service's endpoint: services.<svc>.<endpoint>. */
+struct svc_ep {
+	unsigned svc, ep;
+};
+
+static bool
+node_after(const struct pnode *x, const struct pnode *y)
+{
+	return x->line > y->line || (x->line == y->line && x->col > y->col);
+}
+
+/*
+ * Enabled servers x and y share a port and transport.  Report at the
+ * port written later (or the only one written), naming the other.
+ */
+static int
+port_conflict(struct vctx *vc, struct svc_ep x, struct svc_ep y,
+    unsigned common)
+{
+	const struct pnode *nx = vc->svc_port[x.svc][x.ep];
+	const struct pnode *ny = vc->svc_port[y.svc][y.ep];
+	const struct registry_service *sa, *so;
+	struct svc_ep at = y, other = x;
+	const struct pnode *an = ny, *on = nx;
+	char where[320];
+
+	if (nx != NULL && (ny == NULL || (strcmp(nx->file, ny->file) == 0 &&
+	    node_after(nx, ny)))) {
+		at = x;
+		other = y;
+		an = nx;
+		on = ny;
+	}
+	sa = registry_get(at.svc);
+	so = registry_get(other.svc);
+	if (an == NULL) {
+		/* Two registry defaults collide: a bug in registry.c. */
+		set_err(vc->err, "%s: services: %s and %s both use %s port %u "
+		    "by default", vc->p->source, sa->name, so->name,
+		    registry_transport_name(common),
+		    vc->p->services[at.svc].ports[at.ep]);
+		return -1;
+	}
+	if (on == NULL)
+		snprintf(where, sizeof(where), " by default");
+	else if (strcmp(on->file, an->file) != 0)
+		snprintf(where, sizeof(where), " at %s:%u", on->file, on->line);
+	else
+		snprintf(where, sizeof(where), " at line %u", on->line);
+	snprintf(vc->path, sizeof(vc->path), "services.%s.%s", sa->name,
+	    sa->endpoints[at.ep].key);
+	verr(vc, an, "%s port %u is also used by services.%s.%s%s (expected a "
+	    "port no other enabled service uses)",
+	    registry_transport_name(common),
+	    vc->p->services[at.svc].ports[at.ep], so->name,
+	    so->endpoints[other.ep].key, where);
+	return -1;
+}
+
+/* Two enabled servers cannot listen on one port and transport. */
+static int
+check_port_conflicts(struct vctx *vc)
+{
+	struct svc_ep eps[REGISTRY_COUNT * REGISTRY_MAX_ENDPOINTS];
+	const struct policy *p = vc->p;
+	size_t n = 0, k, l;
+	unsigned i, e;
+
+	for (i = 0; i < REGISTRY_COUNT; i++) {
+		const struct registry_service *s = registry_get(i);
+
+		if (s->role != REGISTRY_ROLE_SERVER || !p->services[i].enabled)
+			continue;
+		for (e = 0; e < s->n_endpoints; e++) {
+			eps[n].svc = i;
+			eps[n++].ep = e;
+		}
+	}
+	for (k = 0; k < n; k++)
+		for (l = k + 1; l < n; l++) {
+			const struct registry_service *s = registry_get(eps[k].svc);
+			const struct registry_service *t = registry_get(eps[l].svc);
+			unsigned common = s->endpoints[eps[k].ep].transports &
+			    t->endpoints[eps[l].ep].transports;
+
+			if (common != 0 &&
+			    p->services[eps[k].svc].ports[eps[k].ep] ==
+			    p->services[eps[l].svc].ports[eps[l].ep])
+				return port_conflict(vc, eps[k], eps[l], common);
+		}
+	return 0;
+}
+
+static void add_warning(struct policy *, const struct pnode *, const char *,
+    ...) FMT(3, 4);
+
+static void
+add_warning(struct policy *p, const struct pnode *at, const char *fmt, ...)
+{
+	char *w;
+	va_list ap;
+	int n = 0;
+
+	if (p->n_warnings == POLICY_MAX_WARNINGS)
+		return;
+	w = p->warnings[p->n_warnings++];
+	if (at != NULL)
+		n = snprintf(w, sizeof(p->warnings[0]), "%s:%u:%u: ", at->file,
+		    at->line, at->col);
+	if (n < 0 || (size_t)n >= sizeof(p->warnings[0]))
+		n = 0;
+	va_start(ap, fmt);
+	vsnprintf(w + n, sizeof(p->warnings[0]) - (size_t)n, fmt, ap);
+	va_end(ap);
+}
+
+static int
+check_policy(struct vctx *vc)
+{
+	struct policy *p = vc->p;
+	const struct pnode *acl, *n;
+	size_t i;
+
+	if (check_map(vc, vc->root, top_fields, true) == -1)
+		return -1;
+	/* Guide 3.4: the checkbox "can only be activated if" the list is. */
+	if (p->accessible_ip.apply_additional_restrictions &&
+	    !p->accessible_ip.activate) {
+		acl = map_get(vc->root, "accessible_ip", NULL);
+		n = map_get(acl, "apply_additional_restrictions", NULL);
+		snprintf(vc->path, sizeof(vc->path),
+		    "accessible_ip.apply_additional_restrictions");
+		if (n != NULL)
+			verr(vc, n, "can only be activated if "
+			    "accessible_ip.activate is true (guide 3.4; "
+			    "expected false, or activate: true)");
+		return -1;
+	}
+	if (check_port_conflicts(vc) == -1)
+		return -1;
+
+	if (p->services[REGISTRY_SYSLOG_CLIENT].enabled &&
+	    p->logging.syslog.server[0] == '\0')
+		add_warning(p, vc->svc_enabled[REGISTRY_SYSLOG_CLIENT],
+		    "services.syslog-client: enabled, but "
+		    "logging.syslog.server is empty: no events are sent to "
+		    "syslog");
+	if (p->services[REGISTRY_HTTP].enabled)
+		add_warning(p, vc->svc_enabled[REGISTRY_HTTP], "services.http: "
+		    "enabled: serves the console in clear text (guide 3.1: "
+		    "disable it and use https)");
+	if (p->services[REGISTRY_TELNET].enabled)
+		add_warning(p, vc->svc_enabled[REGISTRY_TELNET],
+		    "services.telnet: enabled: a console in clear text "
+		    "(guide 3.1: disable it)");
+	for (i = 0; i < REGISTRY_COUNT; i++) {
+		const struct registry_service *s = registry_get(i);
+
+		if (p->services[i].enabled && s->role == REGISTRY_ROLE_SERVER &&
+		    !s->implemented)
+			add_warning(p, vc->svc_enabled[i], "services.%s: "
+			    "enabled, but this build does not implement it "
+			    "yet; its port stays closed", s->name);
+	}
+	if (p->accessible_ip.activate) {
+		for (i = 0; i < p->accessible_ip.n_entries; i++)
+			if (p->accessible_ip.entries[i].active)
+				break;
+		if (i == p->accessible_ip.n_entries)
+			add_warning(p, NULL, "accessible_ip: activated, but no "
+			    "entry is active: every host is refused protocol "
+			    "access (guide 3.4)");
+	}
+	return 0;
+}
+
+static struct policy *
+policy_new(void)
+{
+	struct policy *p = calloc(1, sizeof(*p));
+
+	if (p == NULL)
+		return NULL;
+	if (set_defaults(p, top_fields) == -1) {
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+void
+policy_free(struct policy *p)
+{
+	if (p == NULL)
+		return;
+	free(p->accessible_ip.entries);
+	free(p->login_message);
+	free(p);
+}
+
+/*
+ * Load the tree of (name, buf) with its bases and check it.  link, when
+ * set, identifies the top file for cycle detection.
+ */
+static struct policy *
+load_policy(const char *name, const char *buf, size_t len, const char *dir,
+    const struct chain_link *link, struct policy_error *err)
+{
+	struct policy_error dummy;
+	struct load ld;
+	struct vctx vc;
+	struct pnode *tree;
+	struct policy *p = NULL;
+
+	if (err == NULL)
+		err = &dummy;
+	err->msg[0] = '\0';
+	memset(&ld, 0, sizeof(ld));
+	ld.err = err;
+	if (link != NULL)
+		ld.chain[0] = *link;
+	if ((ld.chain[0].name = load_keep_name(&ld, name)) == NULL) {
+		set_err(err, "%s: out of memory", name);
+		return NULL;
+	}
+	if ((tree = load_tree(&ld, ld.chain[0].name, buf, len, dir, 0)) == NULL)
+		goto out;
+	if ((p = policy_new()) == NULL) {
+		set_err(err, "%s: out of memory", name);
+		goto out;
+	}
+	snprintf(p->source, sizeof(p->source), "%s", name);
+	memset(&vc, 0, sizeof(vc));
+	vc.p = p;
+	vc.err = err;
+	vc.root = tree;
+	if (check_policy(&vc) == -1) {
+		policy_free(p);
+		p = NULL;
+	}
+out:
+	node_free(tree);
+	load_release(&ld);
+	return p;
+}
+
+struct policy *
+policy_load_file(const char *path, struct policy_error *err)
+{
+	struct policy_error dummy;
+	struct chain_link link;
+	struct load ld;
+	struct policy *p;
+	struct stat st;
+	char dir[PATH_MAX], *buf;
+	size_t len;
+
+	if (err == NULL)
+		err = &dummy;
+	memset(&ld, 0, sizeof(ld));
+	ld.err = err;
+	if (read_file(&ld, path, NULL, &buf, &len, &st) == -1)
+		return NULL;
+	memset(&link, 0, sizeof(link));
+	link.dev = st.st_dev;
+	link.ino = st.st_ino;
+	dir_of(dir, sizeof(dir), path);
+	p = load_policy(path, buf, len, dir, &link, err);
+	free(buf);
+	return p;
+}
+
+struct policy *
+policy_load_buffer(const char *name, const char *buf, size_t len,
+    const char *basedir, struct policy_error *err)
+{
+	struct chain_link link;
+
+	/* A buffer has no identity on disk; -1 never matches a file. */
+	memset(&link, 0, sizeof(link));
+	link.embedded = -1;
+	return load_policy(name, buf, len, basedir, &link, err);
+}
+
+struct policy *
+policy_load_default(struct policy_error *err)
+{
+	struct policy *p;
+
+	p = policy_load_buffer("<embedded>", policy_default_yaml,
+	    strlen(policy_default_yaml), NULL, err);
+	return p;
+}
+
+/* ------------------------------------------------------------------ */
+/* Output: one walk, three consumers                                   */
+/* ------------------------------------------------------------------ */
+
+enum { EM_MAP, EM_SEQ };
+
+struct emitter {
+	void (*begin)(struct emitter *, const char *key, int kind, size_t n);
+	/* The next item of a sequence of entries, named by its address. */
+	void (*item)(struct emitter *, const char *label);
+	void (*leaf)(struct emitter *, const char *key, const char *value);
+	void (*end)(struct emitter *, int kind);
+	bool failed;
+};
+
+/*
+ * A YAML double-quoted scalar (YAML 1.2 section 7.3.1).  Returns a new
+ * string or NULL.
+ */
+static char *
+yaml_quote(const char *s)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t len = strlen(s), i, o = 0;
+	char *q = malloc(len * 4 + 3);
+
+	if (q == NULL)
+		return NULL;
+	q[o++] = '"';
+	for (i = 0; i < len; i++) {
+		if (u[i] == '"' || u[i] == '\\') {
+			q[o++] = '\\';
+			q[o++] = (char)u[i];
+		} else if (u[i] == '\n') {
+			q[o++] = '\\';
+			q[o++] = 'n';
+		} else if (u[i] < 0x20 || u[i] == 0x7f) {
+			o += (size_t)snprintf(q + o, 5, "\\x%02x", u[i]);
+		} else if (u[i] == 0xc2 && i + 1 < len && u[i + 1] == 0x85) {
+			q[o++] = '\\';
+			q[o++] = 'N';
+			i++;
+		} else if (u[i] == 0xe2 && i + 2 < len && u[i + 1] == 0x80 &&
+		    (u[i + 2] == 0xa8 || u[i + 2] == 0xa9)) {
+			q[o++] = '\\';
+			q[o++] = u[i + 2] == 0xa8 ? 'L' : 'P';
+			i += 2;
+		} else
+			q[o++] = (char)u[i];
+	}
+	q[o++] = '"';
+	q[o] = '\0';
+	return q;
+}
+
+static void
+emit_string(struct emitter *e, const char *key, const char *s)
+{
+	char *q = yaml_quote(s);
+
+	if (q == NULL) {
+		e->failed = true;
+		return;
+	}
+	e->leaf(e, key, q);
+	free(q);
+}
+
+static void
+sinks_text(char *buf, size_t size, uint8_t bits)
+{
+	snprintf(buf, size, "[%s%s%s]", bits & EVENTLOG_SINK_LOCAL ? "local" :
+	    "", (bits & EVENTLOG_SINK_LOCAL) && (bits & EVENTLOG_SINK_SYSLOG) ?
+	    ", " : "", bits & EVENTLOG_SINK_SYSLOG ? "syslog" : "");
+}
+
+static void
+emit_special(struct emitter *e, const struct policy *p, const struct field *f)
+{
+	char v[64];
+	size_t i, k;
+
+	switch (f->type) {
+	case FT_SERVICES:
+		e->begin(e, f->key, EM_MAP, 0);
+		for (i = 0; i < REGISTRY_COUNT; i++) {
+			const struct registry_service *s = registry_get(i);
+
+			e->begin(e, s->name, EM_MAP, 0);
+			e->leaf(e, "enabled", p->services[i].enabled ? "true" :
+			    "false");
+			for (k = 0; k < s->n_endpoints; k++) {
+				snprintf(v, sizeof(v), "%u",
+				    p->services[i].ports[k]);
+				e->leaf(e, s->endpoints[k].key, v);
+			}
+			e->end(e, EM_MAP);
+		}
+		e->end(e, EM_MAP);
+		break;
+	case FT_ENTRIES:
+		e->begin(e, f->key, EM_SEQ, p->accessible_ip.n_entries);
+		for (i = 0; i < p->accessible_ip.n_entries; i++) {
+			const struct policy_acl_entry *a =
+			    &p->accessible_ip.entries[i];
+
+			acl_format(v, sizeof(v), a);
+			e->item(e, v);
+			e->leaf(e, "active", a->active ? "true" : "false");
+			emit_string(e, "comment", a->comment);
+		}
+		e->end(e, EM_SEQ);
+		break;
+	case FT_EVENTS:
+		e->begin(e, f->key, EM_MAP, 0);
+		for (i = 0; i < EVENTLOG_TYPE_COUNT; i++) {
+			sinks_text(v, sizeof(v), p->logging.events[i]);
+			e->leaf(e, eventlog_type_info(i)->name, v);
+		}
+		e->end(e, EM_MAP);
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+emit_fields(struct emitter *e, const struct policy *p,
+    const struct field *fields)
+{
+	const struct field *f;
+	char v[32];
+
+	for (f = fields; f->key != NULL; f++) {
+		const char *at = (const char *)p + f->off;
+		uint32_t u;
+
+		switch (f->type) {
+		case FT_MAP:
+			e->begin(e, f->key, EM_MAP, 0);
+			emit_fields(e, p, f->kids);
+			e->end(e, EM_MAP);
+			break;
+		case FT_BOOL:
+			e->leaf(e, f->key, load_bool(at) ? "true" : "false");
+			break;
+		case FT_UINT:
+			snprintf(v, sizeof(v), "%u", load_uint(at, f->size));
+			e->leaf(e, f->key, v);
+			break;
+		case FT_NAME:
+		case FT_TEXT:
+		case FT_HOST:
+			emit_string(e, f->key, at);
+			break;
+		case FT_MESSAGE:
+			emit_string(e, f->key, p->login_message);
+			break;
+		case FT_ENUM:
+			e->leaf(e, f->key, f->names[load_uint(at, f->size)]);
+			break;
+		case FT_FACILITY:
+			u = load_uint(at, f->size);
+			if (u < 24 && facility_names[u] != NULL)
+				e->leaf(e, f->key, facility_names[u]);
+			else {
+				snprintf(v, sizeof(v), "%u", u);
+				e->leaf(e, f->key, v);
+			}
+			break;
+		default:
+			emit_special(e, p, f);
+			break;
+		}
+	}
+}
+
+/* Growing output buffer; a failed append sticks. */
+struct sbuf {
+	char *s;
+	size_t len, cap;
+	bool failed;
+};
+
+static void sbuf_printf(struct sbuf *, const char *, ...) FMT(2, 3);
+
+static void
+sbuf_printf(struct sbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (b->failed)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0,
+	    fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		b->failed = true;
+		return;
+	}
+	if (b->s == NULL || b->len + (size_t)n >= b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		char *s;
+
+		while (cap <= b->len + (size_t)n)
+			cap *= 2;
+		if ((s = realloc(b->s, cap)) == NULL) {
+			b->failed = true;
+			return;
+		}
+		b->s = s;
+		b->cap = cap;
+		va_start(ap, fmt);
+		vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
+		va_end(ap);
+	}
+	b->len += (size_t)n;
+}
+
+struct yaml_out {
+	struct emitter e;	/* first: the callbacks cast back */
+	struct sbuf b;
+	unsigned level;
+	bool in_item;
+	size_t seq_n;
+};
+
+static void
+yo_begin(struct emitter *e, const char *key, int kind, size_t n)
+{
+	struct yaml_out *y = (struct yaml_out *)(void *)e;
+
+	if (kind == EM_SEQ && n == 0) {
+		sbuf_printf(&y->b, "%*s%s: []\n", (int)y->level * 2, "", key);
+		y->seq_n = 0;
+		return;
+	}
+	sbuf_printf(&y->b, "%*s%s:\n", (int)y->level * 2, "", key);
+	y->seq_n = n;
+	y->level++;
+}
+
+static void
+yo_item(struct emitter *e, const char *label)
+{
+	struct yaml_out *y = (struct yaml_out *)(void *)e;
+
+	if (y->in_item)
+		y->level--;
+	sbuf_printf(&y->b, "%*s- address: \"%s\"\n", (int)y->level * 2, "",
+	    label);
+	y->level++;
+	y->in_item = true;
+}
+
+static void
+yo_leaf(struct emitter *e, const char *key, const char *value)
+{
+	struct yaml_out *y = (struct yaml_out *)(void *)e;
+
+	sbuf_printf(&y->b, "%*s%s: %s\n", (int)y->level * 2, "", key, value);
+}
+
+static void
+yo_end(struct emitter *e, int kind)
+{
+	struct yaml_out *y = (struct yaml_out *)(void *)e;
+
+	if (kind == EM_SEQ) {
+		if (y->in_item)
+			y->level--;
+		y->in_item = false;
+		if (y->seq_n == 0)
+			return;
+	}
+	y->level--;
+}
+
+char *
+policy_to_yaml(const struct policy *p)
+{
+	struct yaml_out y;
+
+	memset(&y, 0, sizeof(y));
+	y.e.begin = yo_begin;
+	y.e.item = yo_item;
+	y.e.leaf = yo_leaf;
+	y.e.end = yo_end;
+	emit_fields(&y.e, p, top_fields);
+	if (y.e.failed || y.b.failed || y.b.s == NULL) {
+		free(y.b.s);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return y.b.s;
+}
+
+struct flat_out {
+	struct emitter e;	/* first: the callbacks cast back */
+	char path[512];
+	size_t stack[POLICY_MAX_DEPTH + 2];
+	unsigned depth;
+	bool in_item;
+	void (*fn)(const char *, const char *, void *);
+	void *arg;
+};
+
+static void
+fo_push(struct flat_out *f, const char *key)
+{
+	size_t o = strlen(f->path);
+
+	if (f->depth < sizeof(f->stack) / sizeof(f->stack[0]))
+		f->stack[f->depth++] = o;
+	snprintf(f->path + o, sizeof(f->path) - o, "%s%s", o ? "." : "", key);
+}
+
+static void
+fo_pop(struct flat_out *f)
+{
+	if (f->depth > 0)
+		f->path[f->stack[--f->depth]] = '\0';
+}
+
+static void
+fo_begin(struct emitter *e, const char *key, int kind, size_t n)
+{
+	fo_push((struct flat_out *)(void *)e, key);
+}
+
+static void
+fo_item(struct emitter *e, const char *label)
+{
+	struct flat_out *f = (struct flat_out *)(void *)e;
+	size_t o;
+
+	if (f->in_item)
+		fo_pop(f);
+	o = strlen(f->path);
+	f->stack[f->depth++] = o;
+	snprintf(f->path + o, sizeof(f->path) - o, "[%s]", label);
+	f->in_item = true;
+}
+
+static void
+fo_leaf(struct emitter *e, const char *key, const char *value)
+{
+	struct flat_out *f = (struct flat_out *)(void *)e;
+
+	fo_push(f, key);
+	f->fn(f->path, value, f->arg);
+	fo_pop(f);
+}
+
+static void
+fo_end(struct emitter *e, int kind)
+{
+	struct flat_out *f = (struct flat_out *)(void *)e;
+
+	if (kind == EM_SEQ && f->in_item) {
+		fo_pop(f);
+		f->in_item = false;
+	}
+	fo_pop(f);
+}
+
+void
+policy_flatten(const struct policy *p,
+    void (*fn)(const char *path, const char *value, void *arg), void *arg)
+{
+	struct flat_out f;
+
+	memset(&f, 0, sizeof(f));
+	f.e.begin = fo_begin;
+	f.e.item = fo_item;
+	f.e.leaf = fo_leaf;
+	f.e.end = fo_end;
+	f.fn = fn;
+	f.arg = arg;
+	emit_fields(&f.e, p, top_fields);
+}
+
+struct leaf {
+	char *path;
+	char *value;
+	bool done;
+};
+
+struct leaves {
+	struct leaf *v;
+	size_t n, cap;
+	size_t *order;		/* indexes sorted by path */
+	bool failed;
+};
+
+static void
+collect_leaf(const char *path, const char *value, void *arg)
+{
+	struct leaves *l = arg;
+	struct leaf *v;
+
+	if (l->failed)
+		return;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 256;
+
+		if ((v = realloc(l->v, cap * sizeof(*v))) == NULL) {
+			l->failed = true;
+			return;
+		}
+		l->v = v;
+		l->cap = cap;
+	}
+	v = &l->v[l->n];
+	v->path = strdup(path);
+	v->value = strdup(value);
+	v->done = false;
+	if (v->path == NULL || v->value == NULL) {
+		free(v->path);
+		free(v->value);
+		l->failed = true;
+		return;
+	}
+	l->n++;
+}
+
+static void
+leaves_free(struct leaves *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		free(l->v[i].path);
+		free(l->v[i].value);
+	}
+	free(l->v);
+	free(l->order);
+}
+
+static int
+order_cmp(const void *a, const void *b, void *arg)
+{
+	const struct leaves *l = arg;
+
+	return strcmp(l->v[*(const size_t *)a].path,
+	    l->v[*(const size_t *)b].path);
+}
+
+static int
+leaves_collect(struct leaves *l, const struct policy *p)
+{
+	size_t i;
+
+	memset(l, 0, sizeof(*l));
+	policy_flatten(p, collect_leaf, l);
+	if (l->failed || (l->order = malloc((l->n + 1) *
+	    sizeof(*l->order))) == NULL)
+		return -1;
+	for (i = 0; i < l->n; i++)
+		l->order[i] = i;
+	qsort_r(l->order, l->n, sizeof(*l->order), order_cmp, l);
+	return 0;
+}
+
+static struct leaf *
+leaves_find(const struct leaves *l, const char *path)
+{
+	size_t lo = 0, hi = l->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(path, l->v[l->order[mid]].path);
+
+		if (c == 0)
+			return &l->v[l->order[mid]];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+/*
+ * Both sides flatten in schema order, with entries sorted by address, so
+ * shared paths come in the same relative order: a two-finger walk reports
+ * changes, removals and additions where they belong.
+ */
+size_t
+policy_diff(const struct policy *a, const struct policy *b,
+    void (*fn)(const char *path, const char *old_value,
+	const char *new_value, void *arg), void *arg)
+{
+	struct leaves la, lb;
+	struct leaf *x, *y;
+	size_t i = 0, j = 0, count = 0;
+
+	if (leaves_collect(&la, a) == -1 || leaves_collect(&lb, b) == -1) {
+		leaves_free(&la);
+		leaves_free(&lb);
+		errno = ENOMEM;
+		return (size_t)-1;
+	}
+	while (i < la.n || j < lb.n) {
+		x = i < la.n ? &la.v[i] : NULL;
+		y = j < lb.n ? &lb.v[j] : NULL;
+		if (x != NULL && x->done) {
+			i++;
+			continue;
+		}
+		if (y != NULL && y->done) {
+			j++;
+			continue;
+		}
+		if (x != NULL && y != NULL && strcmp(x->path, y->path) == 0) {
+			x->done = y->done = true;
+		} else if (y != NULL && leaves_find(&la, y->path) == NULL) {
+			y->done = true;
+			x = NULL;
+		} else if (x != NULL && (y = leaves_find(&lb, x->path)) == NULL) {
+			x->done = true;
+		} else if (x != NULL) {
+			x->done = y->done = true;
+		} else {
+			j++;	/* y matched an a-leaf already walked */
+			continue;
+		}
+		if (x == NULL || y == NULL || strcmp(x->value, y->value) != 0) {
+			count++;
+			if (fn != NULL)
+				fn(x ? x->path : y->path, x ? x->value : NULL,
+				    y ? y->value : NULL, arg);
+		}
+	}
+	leaves_free(&la);
+	leaves_free(&lb);
+	return count;
+}
+
+static bool
+fields_equal(const struct policy *a, const struct policy *b,
+    const struct field *fields)
+{
+	const struct field *f;
+	size_t i;
+
+	for (f = fields; f->key != NULL; f++) {
+		const char *x = (const char *)a + f->off;
+		const char *y = (const char *)b + f->off;
+
+		switch (f->type) {
+		case FT_MAP:
+			if (!fields_equal(a, b, f->kids))
+				return false;
+			break;
+		case FT_BOOL:
+			if (load_bool(x) != load_bool(y))
+				return false;
+			break;
+		case FT_UINT:
+		case FT_ENUM:
+		case FT_FACILITY:
+			if (load_uint(x, f->size) != load_uint(y, f->size))
+				return false;
+			break;
+		case FT_NAME:
+		case FT_TEXT:
+		case FT_HOST:
+			if (strcmp(x, y) != 0)
+				return false;
+			break;
+		case FT_MESSAGE:
+			if (strcmp(a->login_message, b->login_message) != 0)
+				return false;
+			break;
+		case FT_SERVICES:
+			for (i = 0; i < REGISTRY_COUNT; i++)
+				if (a->services[i].enabled !=
+				    b->services[i].enabled ||
+				    memcmp(a->services[i].ports,
+				    b->services[i].ports,
+				    sizeof(a->services[i].ports)) != 0)
+					return false;
+			break;
+		case FT_ENTRIES:
+			if (a->accessible_ip.n_entries !=
+			    b->accessible_ip.n_entries)
+				return false;
+			for (i = 0; i < a->accessible_ip.n_entries; i++) {
+				const struct policy_acl_entry *m =
+				    &a->accessible_ip.entries[i];
+				const struct policy_acl_entry *n =
+				    &b->accessible_ip.entries[i];
+
+				if (m->family != n->family ||
+				    m->prefix != n->prefix ||
+				    m->active != n->active ||
+				    memcmp(m->addr, n->addr, 16) != 0 ||
+				    strcmp(m->comment, n->comment) != 0)
+					return false;
+			}
+			break;
+		case FT_EVENTS:
+			if (memcmp(a->logging.events, b->logging.events,
+			    sizeof(a->logging.events)) != 0)
+				return false;
+			break;
+		}
+	}
+	return true;
+}
+
+bool
+policy_equal(const struct policy *a, const struct policy *b)
+{
+	return fields_equal(a, b, top_fields);
+}
