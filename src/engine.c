@@ -1,0 +1,898 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * engine.c - the unprivileged engine: one event_base for everything.
+ *
+ * The engine owns the running policy snapshot.  A change (control socket,
+ * SIGHUP) builds a new snapshot, applies it to every subsystem through
+ * apply_run() (all or nothing), then asks the monitor to persist it; only
+ * when that succeeds does the new snapshot replace the old one.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <sodium.h>
+
+#include "apply.h"
+#include "ctl.h"
+#include "engine.h"
+#include "eventlog.h"
+#include "fsutil.h"
+#include "log.h"
+#include "monitor.h"
+#include "policy.h"
+#include "priv.h"
+#include "registry.h"
+
+#define PRIV_MAX_PENDING 16
+#define HISTORY_KEEP     10
+
+struct engine;
+typedef void (*priv_cb)(struct engine *e, int status, const void *body,
+    void *arg);
+
+struct pending {
+	uint32_t id;          /* 0 = free slot */
+	uint32_t type;        /* reply type expected */
+	priv_cb cb;
+	void *arg;
+};
+
+/* A policy change waiting for the monitor to persist it. */
+struct change {
+	struct ctl_conn *conn;
+	struct policy *new;
+	char who[64];
+	char what[32];        /* "apply", "rollback" */
+};
+
+struct engine {
+	const struct engine_info *info;
+	struct event_base *base;
+	struct policy *policy;
+	bool policy_from_file;
+	time_t policy_loaded;
+	char last_reload[512];
+	struct ctl_server *ctl;
+	struct event *ev_priv;
+	struct event *ev_sig[3];
+	struct pending pending[PRIV_MAX_PENDING];
+	uint32_t next_id;
+	struct change *change;    /* at most one in flight */
+	time_t started;
+	bool test_hooks;
+};
+
+static int
+apply_eventlog(const struct policy *old, const struct policy *new,
+    struct policy_error *err)
+{
+	(void)old;
+	return eventlog_configure(new, err);
+}
+
+/* Subsystems in dependency order; later releases add rows here. */
+static const struct apply_module modules[] = {
+	{ "eventlog", apply_eventlog },
+};
+#define N_MODULES (sizeof(modules) / sizeof(modules[0]))
+
+static void
+iso_time(time_t t, char *buf, size_t n)
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* --- requests to the monitor ------------------------------------------ */
+
+static int
+priv_request(struct engine *e, uint32_t type, const void *body, size_t len,
+    int fd, uint32_t reply_type, priv_cb cb, void *arg)
+{
+	struct pending *slot = NULL;
+	size_t i;
+
+	for (i = 0; i < PRIV_MAX_PENDING; i++)
+		if (e->pending[i].id == 0) {
+			slot = &e->pending[i];
+			break;
+		}
+	if (slot == NULL) {
+		errno = EBUSY;
+		return -1;
+	}
+	if (++e->next_id == 0)
+		e->next_id = 1;
+	if (priv_send(e->info->priv_fd, type, e->next_id, body, len, fd) < 0)
+		return -1;
+	slot->id = e->next_id;
+	slot->type = reply_type;
+	slot->cb = cb;
+	slot->arg = arg;
+	return 0;
+}
+
+static void
+priv_readable(evutil_socket_t fd, short what, void *arg)
+{
+	struct engine *e = arg;
+	union {
+		char buf[PRIV_MAX_MSG];
+		uint64_t align;
+	} u;
+	struct priv_hdr *hdr;
+	void *body;
+	int pfd, rc;
+	size_t i;
+
+	(void)what;
+	rc = priv_recv(fd, u.buf, &hdr, &body, &pfd);
+	if (rc < 0 && errno == EAGAIN)
+		return;
+	if (rc <= 0) {
+		log_error("monitor connection lost (%s): stopping",
+		    rc == 0 ? "closed" : strerror(errno));
+		event_base_loopexit(e->base, NULL);
+		return;
+	}
+	if (pfd >= 0)
+		close(pfd);     /* no reply we make uses an fd yet */
+	for (i = 0; i < PRIV_MAX_PENDING; i++) {
+		struct pending p = e->pending[i];
+
+		if (p.id != hdr->id || p.id == 0)
+			continue;
+		e->pending[i].id = 0;
+		if (hdr->type != p.type) {
+			log_error("monitor replied with type %u, expected %u",
+			    hdr->type, p.type);
+			p.cb(e, EPROTO, NULL, p.arg);
+		} else
+			p.cb(e, *(const int32_t *)body, body, p.arg);
+		return;
+	}
+	log_warn("monitor reply %u matches no request", hdr->id);
+}
+
+static void
+engine_notify(struct engine *e, const char *state)
+{
+	struct priv_notify n;
+
+	memset(&n, 0, sizeof(n));
+	snprintf(n.state, sizeof(n.state), "%s", state);
+	if (priv_send(e->info->priv_fd, PRIV_NOTIFY, 0, &n, sizeof(n), -1) < 0)
+		log_warn("notify %s: %s", state, strerror(errno));
+}
+
+/* --- policy changes ---------------------------------------------------- */
+
+struct diff_summary {
+	char text[512];
+	size_t n;
+	json_t *list;     /* optional */
+};
+
+static void
+diff_one(const char *path, const char *old, const char *new, void *arg)
+{
+	struct diff_summary *d = arg;
+	size_t used = strlen(d->text);
+
+	if (d->n < 8 && used + strlen(path) + 3 < sizeof(d->text))
+		snprintf(d->text + used, sizeof(d->text) - used, "%s%s",
+		    d->n ? ", " : "", path);
+	else if (d->n == 8 && used + 5 < sizeof(d->text))
+		snprintf(d->text + used, sizeof(d->text) - used, ", ...");
+	d->n++;
+	if (d->list != NULL) {
+		json_t *o = json_object();
+
+		json_object_set_new(o, "key", json_string(path));
+		json_object_set_new(o, "old", old ? json_string(old) : json_null());
+		json_object_set_new(o, "new", new ? json_string(new) : json_null());
+		json_array_append_new(d->list, o);
+	}
+}
+
+static void
+report_change(struct engine *e, const struct policy *old,
+    const struct policy *new, const char *who, const char *from)
+{
+	struct diff_summary d = { "", 0, NULL };
+	char count[32];
+
+	policy_diff(old, new, diff_one, &d);
+	snprintf(count, sizeof(count), "%zu", d.n);
+	eventlog_emit(EVENTLOG_CONFIGURATION, EVENTLOG_NOTICE,
+	    EVENTLOG_CONFIG_CHANGED, "who", who, "from", from,
+	    "source", new->source, "changes", count, "keys", d.text, NULL);
+	log_info("policy changed by %s (%s): %zu keys: %s", who, from, d.n,
+	    d.text);
+}
+
+static void
+report_rejected(const char *who, const char *from, const char *why)
+{
+	eventlog_emit(EVENTLOG_CONFIGURATION, EVENTLOG_WARNING,
+	    EVENTLOG_CONFIG_REJECTED, "who", who, "from", from,
+	    "error", why, NULL);
+	log_warn("policy change by %s (%s) refused: %s", who, from, why);
+}
+
+static void
+swap_policy(struct engine *e, struct policy *new, bool from_file)
+{
+	size_t i;
+
+	policy_free(e->policy);
+	e->policy = new;
+	e->policy_from_file = from_file;
+	e->policy_loaded = time(NULL);
+	for (i = 0; i < new->n_warnings; i++)
+		log_warn("policy: %s", new->warnings[i]);
+}
+
+/* SIGHUP or `sluicectl reload`: the file on disk, all or nothing. */
+static int
+engine_reload(struct engine *e, const char *who, char *msg, size_t msglen)
+{
+	struct policy_error err = { "" };
+	struct policy *p;
+	bool from_file = access(e->info->policy_path, F_OK) == 0;
+	int rc = -1;
+
+	engine_notify(e, "RELOADING=1");
+	p = from_file ? policy_load_file(e->info->policy_path, &err) :
+	    policy_load_default(&err);
+	if (p == NULL) {
+		snprintf(msg, msglen, "%s", err.msg);
+		report_rejected(who, "reload", err.msg);
+	} else if (apply_run(modules, N_MODULES, e->policy, p, &err) < 0) {
+		snprintf(msg, msglen, "%s", err.msg);
+		report_rejected(who, "reload", err.msg);
+		policy_free(p);
+	} else {
+		if (!policy_equal(e->policy, p))
+			report_change(e, e->policy, p, who, "reload");
+		snprintf(msg, msglen, "policy reloaded from %s", p->source);
+		swap_policy(e, p, from_file);
+		rc = 0;
+	}
+	snprintf(e->last_reload, sizeof(e->last_reload), "%s: %s",
+	    rc == 0 ? "ok" : "failed", msg);
+	engine_notify(e, "READY=1");
+	return rc;
+}
+
+static int
+memfd_with(const char *text, size_t len)
+{
+	size_t off = 0;
+	int fd;
+
+	fd = memfd_create("sluice-policy", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		return -1;
+	while (off < len) {
+		ssize_t w = write(fd, text + off, len - off);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			close(fd);
+			return -1;
+		}
+		off += (size_t)w;
+	}
+	/* The monitor reads exactly what was validated. */
+	(void)fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW |
+	    F_SEAL_SHRINK | F_SEAL_SEAL);
+	return fd;
+}
+
+static void
+change_persisted(struct engine *e, int status, const void *body, void *arg)
+{
+	const struct priv_reply *r = body;
+	struct change *c = arg;
+	struct policy_error err = { "" };
+	json_t *result;
+
+	e->change = NULL;
+	if (status != 0) {
+		char why[320];
+
+		snprintf(why, sizeof(why), "could not save the policy: %s",
+		    r ? r->message : strerror(status));
+		/* Not saved: go back, so running and saved policy agree. */
+		if (apply_run(modules, N_MODULES, c->new, e->policy, &err) < 0)
+			log_error("returning to the previous policy: %s", err.msg);
+		report_rejected(c->who, c->what, why);
+		ctl_conn_reply(c->conn, ctl_reply_error(CTL_EXIT_FAILED, "%s", why));
+		policy_free(c->new);
+		free(c);
+		return;
+	}
+	result = json_object();
+	{
+		struct diff_summary d = { "", 0, json_array() };
+
+		policy_diff(e->policy, c->new, diff_one, &d);
+		json_object_set_new(result, "changes", d.list);
+	}
+	report_change(e, e->policy, c->new, c->who, c->what);
+	json_object_set_new(result, "saved", json_string(e->info->policy_path));
+	swap_policy(e, c->new, true);
+	ctl_conn_reply(c->conn, ctl_reply_ok(result));
+	free(c);
+}
+
+/*
+ * Validate, apply and persist text as the new policy.  The reply to conn
+ * is sent when the monitor has written the file.
+ */
+static void
+engine_change(struct engine *e, struct ctl_conn *conn, const char *what,
+    const char *name, const char *text, size_t len, const char *basedir)
+{
+	struct policy_error err = { "" };
+	struct policy *p, *again;
+	char dir[PATH_MAX];
+	char *normal = NULL;
+	struct change *c;
+	int fd;
+
+	if (e->change != NULL) {
+		ctl_conn_reply(conn, ctl_reply_error(CTL_EXIT_FAILED,
+		    "another policy change is being saved; try again"));
+		return;
+	}
+	p = policy_load_buffer(name, text, len, basedir, &err);
+	if (p == NULL) {
+		report_rejected(ctl_conn_peer(conn), what, err.msg);
+		ctl_conn_reply(conn, ctl_reply_error(CTL_EXIT_INVALID_POLICY,
+		    "%s", err.msg));
+		return;
+	}
+	if (policy_equal(p, e->policy) && e->policy_from_file) {
+		policy_free(p);
+		ctl_conn_reply(conn, ctl_reply_ok(json_pack("{s:[],s:s}",
+		    "changes", "saved", "unchanged")));
+		return;
+	}
+	/*
+	 * Save the user's own text (comments and all) when it means the same
+	 * from the policy file's directory; otherwise (a relative base:) the
+	 * self-contained normalised form.
+	 */
+	fsutil_dirname(e->info->policy_path, dir, sizeof(dir));
+	again = policy_load_buffer(e->info->policy_path, text, len, dir, &err);
+	if (again == NULL || !policy_equal(again, p)) {
+		normal = policy_to_yaml(p);
+		if (normal == NULL) {
+			policy_free(again);
+			policy_free(p);
+			ctl_conn_reply(conn, ctl_reply_error(CTL_EXIT_FAILED,
+			    "out of memory"));
+			return;
+		}
+		text = normal;
+		len = strlen(normal);
+	}
+	policy_free(again);
+	if (apply_run(modules, N_MODULES, e->policy, p, &err) < 0) {
+		report_rejected(ctl_conn_peer(conn), what, err.msg);
+		ctl_conn_reply(conn, ctl_reply_error(CTL_EXIT_FAILED, "%s",
+		    err.msg));
+		policy_free(p);
+		free(normal);
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	fd = c ? memfd_with(text, len) : -1;
+	free(normal);
+	if (fd < 0 || priv_request(e, PRIV_WRITE_POLICY, NULL, 0, fd,
+	    PRIV_REPLY, change_persisted, c) < 0) {
+		int saved = errno;
+
+		if (fd >= 0)
+			close(fd);
+		(void)apply_run(modules, N_MODULES, p, e->policy, &err);
+		ctl_conn_reply(conn, ctl_reply_error(CTL_EXIT_FAILED,
+		    "could not hand the policy to the monitor: %s",
+		    strerror(saved)));
+		policy_free(p);
+		free(c);
+		return;
+	}
+	close(fd);
+	c->conn = conn;
+	c->new = p;
+	snprintf(c->who, sizeof(c->who), "%s", ctl_conn_peer(conn));
+	snprintf(c->what, sizeof(c->what), "%s", what);
+	e->change = c;
+}
+
+/* --- control commands ------------------------------------------------- */
+
+static json_t *
+limitations(const struct engine *e)
+{
+	json_t *a = json_array();
+	unsigned i;
+
+	json_array_append_new(a, json_string("kernel enforcement (nftables) "
+	    "is not part of this build: the accessible-IP list, DoS defense "
+	    "and closed ports are not enforced yet"));
+	if (!e->info->net_admin)
+		json_array_append_new(a, json_string("the monitor lacks "
+		    "CAP_NET_ADMIN: nftables could not be programmed"));
+	if (!e->info->privileged)
+		json_array_append_new(a, json_string("started without root: "
+		    "the engine runs as the same user as the monitor"));
+	if (!e->info->net_bind)
+		json_array_append_new(a, json_string("the monitor lacks "
+		    "CAP_NET_BIND_SERVICE: ports below 1024 cannot be opened"));
+	for (i = 0; i < REGISTRY_COUNT; i++) {
+		const struct registry_service *s = registry_get(i);
+		char line[160];
+
+		if (!e->policy->services[i].enabled || s->implemented ||
+		    s->role != REGISTRY_ROLE_SERVER)
+			continue;
+		snprintf(line, sizeof(line), "service %s is enabled but not "
+		    "implemented by this build: its port stays closed", s->name);
+		json_array_append_new(a, json_string(line));
+	}
+	return a;
+}
+
+static json_t *
+cmd_status(struct engine *e)
+{
+	char started[32], loaded[32];
+	json_t *warn = json_array(), *o;
+	unsigned i, enabled = 0;
+	size_t w;
+
+	iso_time(e->started, started, sizeof(started));
+	iso_time(e->policy_loaded, loaded, sizeof(loaded));
+	for (w = 0; w < e->policy->n_warnings; w++)
+		json_array_append_new(warn, json_string(e->policy->warnings[w]));
+	for (i = 0; i < REGISTRY_COUNT; i++)
+		enabled += e->policy->services[i].enabled;
+	o = json_pack("{s:s, s:I, s:I, s:s, s:I}",
+	    "version", PACKAGE_VERSION,
+	    "engine_pid", (json_int_t)getpid(),
+	    "monitor_pid", (json_int_t)e->info->monitor_pid,
+	    "started", started,
+	    "uptime_s", (json_int_t)(time(NULL) - e->started));
+	json_object_set_new(o, "policy", json_pack("{s:s, s:s, s:s, s:s, s:o}",
+	    "path", e->info->policy_path,
+	    "source", e->policy->source,
+	    "loaded", loaded,
+	    "last_reload", e->last_reload[0] ? e->last_reload : "none",
+	    "warnings", warn));
+	json_object_set_new(o, "privilege_separation", json_pack(
+	    "{s:b, s:s, s:I, s:b, s:b, s:I}",
+	    "monitor_root", e->info->privileged,
+	    "engine_user", e->info->engine_user,
+	    "engine_uid", (json_int_t)e->info->engine_uid,
+	    "net_admin", e->info->net_admin,
+	    "net_bind_service", e->info->net_bind,
+	    "engine_restarts", (json_int_t)e->info->restarts));
+	json_object_set_new(o, "limitations", limitations(e));
+	json_object_set_new(o, "services_enabled", json_integer(enabled));
+	json_object_set_new(o, "eventlog", eventlog_stats());
+	return o;
+}
+
+static json_t *
+cmd_services(struct engine *e)
+{
+	json_t *a = json_array();
+	unsigned i, j;
+
+	for (i = 0; i < REGISTRY_COUNT; i++) {
+		const struct registry_service *s = registry_get(i);
+		const struct policy_service *ps = &e->policy->services[i];
+		json_t *eps = json_array();
+
+		for (j = 0; j < s->n_endpoints; j++)
+			json_array_append_new(eps, json_pack(
+			    "{s:s, s:s, s:i, s:i, s:s}",
+			    "key", s->endpoints[j].key,
+			    "transport", registry_transport_name(s->endpoints[j].transports),
+			    "port", ps->ports[j],
+			    "default_port", s->endpoints[j].port,
+			    "purpose", s->endpoints[j].purpose));
+		json_array_append_new(a, json_pack(
+		    "{s:s, s:s, s:s, s:s, s:o, s:b, s:b, s:b, s:b, s:s}",
+		    "name", s->name, "title", s->title,
+		    "class", registry_class_name(s->class),
+		    "role", registry_role_name(s->role),
+		    "endpoints", eps,
+		    "enabled", ps->enabled,
+		    "factory", s->factory_enabled,
+		    "hardened", s->hardened_enabled,
+		    "implemented", s->implemented,
+		    "remark", s->hardened_remark));
+	}
+	return a;
+}
+
+static json_t *
+cmd_log(struct engine *e, json_t *args)
+{
+	struct eventlog_filter f = { -1, 0, 0 };
+	json_t *v, *recs;
+
+	if ((v = json_object_get(args, "group")) != NULL) {
+		f.group = eventlog_group_find(json_string_value(v));
+		if (f.group < 0)
+			return ctl_reply_error(CTL_EXIT_USAGE, "unknown group "
+			    "\"%.32s\" (expected system, network, configuration "
+			    "or protocol)", json_string_value(v));
+	}
+	if ((v = json_object_get(args, "since")) != NULL)
+		f.since = json_integer_value(v);
+	if ((v = json_object_get(args, "limit")) != NULL)
+		f.limit = json_integer_value(v) > 0 ?
+		    (size_t)json_integer_value(v) : 0;
+	recs = eventlog_query(e->info->state_dir, &f);
+	if (recs == NULL)
+		return ctl_reply_error(CTL_EXIT_FAILED, "reading the event log: %s",
+		    strerror(errno));
+	return ctl_reply_ok(recs);
+}
+
+static json_t *
+cmd_history(struct engine *e)
+{
+	json_t *a = json_array();
+	int i;
+
+	for (i = 1; i <= HISTORY_KEEP; i++) {
+		char path[PATH_MAX], when[32];
+		struct stat st;
+
+		snprintf(path, sizeof(path), "%s/policy-history/sluice.yaml.%d",
+		    e->info->state_dir, i);
+		if (stat(path, &st) < 0)
+			continue;
+		iso_time(st.st_mtime, when, sizeof(when));
+		json_array_append_new(a, json_pack("{s:i, s:s, s:I, s:s}",
+		    "version", i, "replaced", when,
+		    "bytes", (json_int_t)st.st_size, "path", path));
+	}
+	return a;
+}
+
+static void
+cmd_rollback(struct engine *e, struct ctl_conn *conn, json_t *args)
+{
+	json_t *v = json_object_get(args, "version");
+	json_int_t n = v ? json_integer_value(v) : 1;
+	char path[PATH_MAX], dir[PATH_MAX], name[64], *text;
+	size_t len;
+
+	if (n < 1 || n > HISTORY_KEEP) {
+		ctl_conn_reply(conn, ctl_reply_error(CTL_EXIT_USAGE,
+		    "version must be 1..%d", HISTORY_KEEP));
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/policy-history/sluice.yaml.%d",
+	    e->info->state_dir, (int)n);
+	if (fsutil_read_file(path, POLICY_MAX_FILE_SIZE, &text, &len) < 0) {
+		ctl_conn_reply(conn, ctl_reply_error(CTL_EXIT_FAILED,
+		    "version %d: %s", (int)n, strerror(errno)));
+		return;
+	}
+	snprintf(name, sizeof(name), "policy-history/sluice.yaml.%d", (int)n);
+	/* Versions were saved to mean the same from the policy's directory. */
+	fsutil_dirname(e->info->policy_path, dir, sizeof(dir));
+	engine_change(e, conn, "rollback", name, text, len, dir);
+	free(text);
+}
+
+static void
+hash_done(struct engine *e, int status, const void *body, void *arg)
+{
+	struct ctl_conn *conn = arg;
+
+	(void)e;
+	(void)body;
+	ctl_conn_reply(conn, status == 0 ? ctl_reply_ok(NULL) :
+	    ctl_reply_error(CTL_EXIT_FAILED, "monitor hash failed: %s",
+	    strerror(status)));
+}
+
+static void
+cmd_monitor_hash(struct engine *e, struct ctl_conn *conn)
+{
+	struct priv_hash h;
+
+	memset(&h, 0, sizeof(h));
+	/* A deliberately slow request (~0.6 s) for the loop-latency test. */
+	h.opslimit = crypto_pwhash_OPSLIMIT_MODERATE;
+	h.memlimit = crypto_pwhash_MEMLIMIT_MODERATE;
+	h.password_len = 16;
+	randombytes_buf(h.password, h.password_len);
+	if (priv_request(e, PRIV_HASH_PASSWORD, &h, sizeof(h), -1,
+	    PRIV_REPLY_HASH, hash_done, conn) < 0)
+		ctl_conn_reply(conn, ctl_reply_error(CTL_EXIT_FAILED, "%s",
+		    strerror(errno)));
+	sodium_memzero(&h, sizeof(h));
+}
+
+static void
+ctl_handler(struct ctl_conn *conn, const struct ctl_request *req, void *arg)
+{
+	struct engine *e = arg;
+	json_t *args = req->args, *content;
+	char msg[1024];
+	const char *name, *basedir;
+	char *yaml;
+
+	log_debug("control: %s from %s", ctl_cmd_name(req->cmd),
+	    ctl_conn_peer(conn));
+	switch (req->cmd) {
+	case CTL_STATUS:
+		ctl_conn_reply(conn, ctl_reply_ok(cmd_status(e)));
+		return;
+	case CTL_SERVICES:
+		ctl_conn_reply(conn, ctl_reply_ok(cmd_services(e)));
+		return;
+	case CTL_LOG:
+		ctl_conn_reply(conn, cmd_log(e, args));
+		return;
+	case CTL_LOG_CLEAR:
+		if (eventlog_clear(ctl_conn_peer(conn), "control socket") < 0)
+			ctl_conn_reply(conn, ctl_reply_error(CTL_EXIT_FAILED,
+			    "clearing the event log: %s", strerror(errno)));
+		else
+			ctl_conn_reply(conn, ctl_reply_ok(NULL));
+		return;
+	case CTL_POLICY_SHOW:
+		yaml = policy_to_yaml(e->policy);
+		if (yaml == NULL) {
+			ctl_conn_reply(conn, ctl_reply_error(CTL_EXIT_FAILED,
+			    "out of memory"));
+			return;
+		}
+		ctl_conn_reply(conn, ctl_reply_ok(json_pack("{s:s, s:s}",
+		    "source", e->policy->source, "yaml", yaml)));
+		free(yaml);
+		return;
+	case CTL_POLICY_DIFF:
+	case CTL_POLICY_APPLY:
+		content = json_object_get(args, "content");
+		name = json_string_value(json_object_get(args, "name"));
+		basedir = json_string_value(json_object_get(args, "basedir"));
+		if (content == NULL) {
+			ctl_conn_reply(conn, ctl_reply_error(CTL_EXIT_USAGE,
+			    "%s: \"content\" is required", ctl_cmd_name(req->cmd)));
+			return;
+		}
+		if (name == NULL)
+			name = "<control>";
+		if (req->cmd == CTL_POLICY_APPLY) {
+			engine_change(e, conn, "apply", name,
+			    json_string_value(content),
+			    json_string_length(content), basedir);
+		} else {
+			struct policy_error err = { "" };
+			struct policy *p = policy_load_buffer(name,
+			    json_string_value(content), json_string_length(content),
+			    basedir, &err);
+			struct diff_summary d = { "", 0, NULL };
+
+			if (p == NULL) {
+				ctl_conn_reply(conn, ctl_reply_error(
+				    CTL_EXIT_INVALID_POLICY, "%s", err.msg));
+				return;
+			}
+			d.list = json_array();
+			policy_diff(e->policy, p, diff_one, &d);
+			policy_free(p);
+			ctl_conn_reply(conn, ctl_reply_ok(d.list));
+		}
+		return;
+	case CTL_POLICY_HISTORY:
+		ctl_conn_reply(conn, ctl_reply_ok(cmd_history(e)));
+		return;
+	case CTL_POLICY_ROLLBACK:
+		cmd_rollback(e, conn, args);
+		return;
+	case CTL_RELOAD:
+		if (engine_reload(e, ctl_conn_peer(conn), msg, sizeof(msg)) < 0)
+			ctl_conn_reply(conn, ctl_reply_error(
+			    CTL_EXIT_INVALID_POLICY, "%s", msg));
+		else
+			ctl_conn_reply(conn, ctl_reply_ok(json_pack("{s:s}",
+			    "message", msg)));
+		return;
+	case CTL_DEBUG_MONITOR_HASH:
+		if (!e->test_hooks) {
+			ctl_conn_reply(conn, ctl_reply_error(CTL_EXIT_USAGE,
+			    "debug commands are off (SLUICE_TEST_HOOKS=1)"));
+			return;
+		}
+		cmd_monitor_hash(e, conn);
+		return;
+	case CTL_CMD_COUNT:
+		break;
+	}
+	ctl_conn_reply(conn, ctl_reply_error(CTL_EXIT_USAGE, "unknown command"));
+}
+
+/* --- start and stop --------------------------------------------------- */
+
+static void
+signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct engine *e = arg;
+	char msg[1024];
+
+	(void)what;
+	if (sig == SIGHUP) {
+		if (engine_reload(e, "SIGHUP", msg, sizeof(msg)) < 0)
+			log_error("reload failed, running policy kept: %s", msg);
+		else
+			log_info("%s", msg);
+		return;
+	}
+	log_info("stopping on signal %d", (int)sig);
+	engine_notify(e, "STOPPING=1");
+	event_base_loopexit(e->base, NULL);
+}
+
+/* Cold start: the first since the kernel booted (guide 3.5). */
+static void
+report_start(struct engine *e)
+{
+	char path[PATH_MAX], *old = NULL, boot[64] = "";
+	size_t len;
+	FILE *f;
+	bool cold = true;
+
+	f = fopen("/proc/sys/kernel/random/boot_id", "re");
+	if (f != NULL) {
+		if (fgets(boot, sizeof(boot), f) == NULL)
+			boot[0] = '\0';
+		fclose(f);
+	}
+	snprintf(path, sizeof(path), "%s/boot-id", e->info->state_dir);
+	if (fsutil_read_file(path, 256, &old, &len) == 0) {
+		cold = strcmp(old, boot) != 0;
+		free(old);
+	}
+	if (cold && fsutil_write_atomic(path, boot, strlen(boot), 0640,
+	    (uid_t)-1, (gid_t)-1) < 0)
+		log_warn("%s: %s", path, strerror(errno));
+	boot[strcspn(boot, "\n")] = '\0';
+	if (e->info->restarts > 0) {
+		char n[16], st[16];
+
+		snprintf(n, sizeof(n), "%u", e->info->restarts);
+		snprintf(st, sizeof(st), "0x%x", e->info->last_status);
+		eventlog_emit(EVENTLOG_SYSTEM, EVENTLOG_ERR,
+		    EVENTLOG_ENGINE_RESTARTED, "restarts", n,
+		    "wait_status", st, NULL);
+	} else
+		eventlog_emit(EVENTLOG_SYSTEM, EVENTLOG_NOTICE,
+		    cold ? EVENTLOG_COLD_START : EVENTLOG_WARM_START,
+		    "version", PACKAGE_VERSION, "boot_id", boot,
+		    "policy", e->policy->source, NULL);
+}
+
+static void
+report_limits(struct engine *e)
+{
+	json_t *a = limitations(e), *v;
+	size_t i;
+
+	json_array_foreach(a, i, v) {
+		log_warn("cannot enforce: %s", json_string_value(v));
+		eventlog_emit(EVENTLOG_SYSTEM, EVENTLOG_WARNING,
+		    EVENTLOG_ENFORCEMENT_LIMITED, "what", json_string_value(v),
+		    NULL);
+	}
+	json_decref(a);
+}
+
+int
+engine_run(const struct engine_info *info)
+{
+	static const int sigs[3] = { SIGHUP, SIGTERM, SIGINT };
+	struct engine eng, *e = &eng;
+	struct policy_error err = { "" };
+	char sock[PATH_MAX];
+	int i, rc = 1;
+
+	memset(e, 0, sizeof(*e));
+	e->info = info;
+	e->started = time(NULL);
+	e->test_hooks = getenv("SLUICE_TEST_HOOKS") != NULL &&
+	    strcmp(getenv("SLUICE_TEST_HOOKS"), "1") == 0;
+	(void)signal(SIGPIPE, SIG_IGN);
+	if (sodium_init() < 0)
+		return 1;
+	e->base = event_base_new();
+	if (e->base == NULL) {
+		log_error("event_base_new failed");
+		return 1;
+	}
+	e->policy_from_file = access(info->policy_path, F_OK) == 0;
+	e->policy = e->policy_from_file ?
+	    policy_load_file(info->policy_path, &err) :
+	    policy_load_default(&err);
+	if (e->policy == NULL) {
+		log_error("%s", err.msg);
+		rc = 2;
+		goto out;
+	}
+	e->policy_loaded = time(NULL);
+	if (!e->policy_from_file)
+		log_info("%s does not exist: running on the embedded default "
+		    "policy", info->policy_path);
+	if (eventlog_init(e->base, info->state_dir) < 0)
+		log_error("event log store unavailable in %s; events go to "
+		    "the log only", info->state_dir);
+	if (apply_run(modules, N_MODULES, NULL, e->policy, &err) < 0) {
+		log_error("applying the policy: %s", err.msg);
+		rc = 2;
+		goto out;
+	}
+	for (i = 0; (size_t)i < e->policy->n_warnings; i++)
+		log_warn("policy: %s", e->policy->warnings[i]);
+	evutil_make_socket_nonblocking(info->priv_fd);
+	e->ev_priv = event_new(e->base, info->priv_fd, EV_READ | EV_PERSIST,
+	    priv_readable, e);
+	event_add(e->ev_priv, NULL);
+	for (i = 0; i < 3; i++) {
+		e->ev_sig[i] = evsignal_new(e->base, sigs[i], signal_cb, e);
+		event_add(e->ev_sig[i], NULL);
+	}
+	snprintf(sock, sizeof(sock), "%s/control.sock", info->state_dir);
+	e->ctl = ctl_server_new(e->base, sock, ctl_handler, e);
+	if (e->ctl == NULL)
+		goto out;
+	report_start(e);
+	report_limits(e);
+	log_info("ready: policy %s, control socket %s", e->policy->source, sock);
+	engine_notify(e, "READY=1");
+	event_base_dispatch(e->base);
+	eventlog_emit(EVENTLOG_SYSTEM, EVENTLOG_NOTICE, EVENTLOG_SHUTDOWN, NULL);
+	rc = 0;
+out:
+	ctl_server_free(e->ctl);
+	if (e->change != NULL) {
+		policy_free(e->change->new);
+		free(e->change);
+	}
+	for (i = 0; i < 3; i++)
+		if (e->ev_sig[i] != NULL)
+			event_free(e->ev_sig[i]);
+	if (e->ev_priv != NULL)
+		event_free(e->ev_priv);
+	eventlog_fini();
+	policy_free(e->policy);
+	event_base_free(e->base);
+	return rc;
+}

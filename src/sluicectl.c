@@ -1,0 +1,675 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * sluicectl.c - drive sluiced over its control socket.
+ *
+ * Errors go to stderr in one line that says what and where; the exit
+ * status says which kind (enum ctl_exit, documented in sluicectl(8)).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctl_proto.h"
+#include "eventlog.h"
+#include "fsutil.h"
+#include "policy.h"
+
+#define DEFAULT_STATE LOCALSTATEDIR "/lib/sluice"
+#define REPLY_TIMEOUT_MS 30000
+
+static const char *state_dir = DEFAULT_STATE;
+static const char *sock_path;
+
+static void __attribute__((noreturn))
+usage(int status)
+{
+	fprintf(status ? stderr : stdout,
+	    "usage: sluicectl [--state-dir DIR | -s SOCKET] COMMAND\n"
+	    "  status [--json]\n"
+	    "  services [--json]\n"
+	    "  log [--group G] [--since T] [--limit N] [--json|--csv]\n"
+	    "  log verify | log clear\n"
+	    "  policy check FILE | show | diff FILE | apply FILE\n"
+	    "  policy history | rollback [N]\n"
+	    "  reload\n");
+	exit(status);
+}
+
+static void __attribute__((noreturn, format(printf, 2, 3)))
+die(int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("sluicectl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(status);
+}
+
+static int
+write_all(int fd, const uint8_t *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int
+read_all(int fd, uint8_t *p, size_t n)
+{
+	while (n > 0) {
+		struct pollfd pfd = { fd, POLLIN, 0 };
+		ssize_t r;
+		int pr = poll(&pfd, 1, REPLY_TIMEOUT_MS);
+
+		if (pr == 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		if (pr < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		r = read(fd, p, n);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (r == 0) {
+			errno = ECONNRESET;
+			return -1;
+		}
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+static int
+ctl_connect(void)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	char path[PATH_MAX];
+	int fd;
+
+	if (sock_path != NULL)
+		snprintf(path, sizeof(path), "%s", sock_path);
+	else
+		snprintf(path, sizeof(path), "%s/control.sock", state_dir);
+	if (strlen(path) >= sizeof(sun.sun_path))
+		die(CTL_EXIT_USAGE, "%s: socket path too long", path);
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		die(CTL_EXIT_FAILED, "socket: %s", strerror(errno));
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+/* Send one request; return the reply's "result" or exit with its error. */
+static json_t *
+call(const char *cmd, json_t *args)
+{
+	json_t *req, *rep, *result;
+	json_error_t jerr;
+	uint8_t *frame, hdr[4];
+	size_t len, plen;
+	char *buf;
+	int fd;
+
+	fd = ctl_connect();
+	if (fd < 0) {
+		json_decref(args);
+		die(CTL_EXIT_UNREACHABLE, "cannot reach sluiced at %s%s: %s",
+		    sock_path ? sock_path : state_dir,
+		    sock_path ? "" : "/control.sock", strerror(errno));
+	}
+	req = json_pack("{s:s, s:o}", "cmd", cmd, "args",
+	    args ? args : json_object());
+	frame = ctl_frame_encode(req, &len);
+	json_decref(req);
+	if (frame == NULL)
+		die(CTL_EXIT_FAILED, "request too large");
+	if (write_all(fd, frame, len) < 0)
+		die(CTL_EXIT_UNREACHABLE, "sending to sluiced: %s", strerror(errno));
+	free(frame);
+	if (read_all(fd, hdr, 4) < 0)
+		die(CTL_EXIT_UNREACHABLE, "reading from sluiced: %s",
+		    strerror(errno));
+	if (ctl_frame_header(hdr, CTL_MAX_REPLY, &plen) < 0)
+		die(CTL_EXIT_FAILED, "malformed reply from sluiced");
+	buf = malloc(plen);
+	if (buf == NULL)
+		die(CTL_EXIT_FAILED, "out of memory");
+	if (read_all(fd, (uint8_t *)buf, plen) < 0)
+		die(CTL_EXIT_UNREACHABLE, "reading from sluiced: %s",
+		    strerror(errno));
+	close(fd);
+	rep = json_loadb(buf, plen, 0, &jerr);
+	free(buf);
+	if (rep == NULL || !json_is_object(rep))
+		die(CTL_EXIT_FAILED, "malformed reply from sluiced");
+	if (!json_is_true(json_object_get(rep, "ok"))) {
+		json_t *code = json_object_get(rep, "code");
+		const char *msg = json_string_value(json_object_get(rep, "error"));
+
+		fprintf(stderr, "sluicectl: %s\n", msg ? msg : "failed");
+		exit(json_is_integer(code) ? (int)json_integer_value(code) :
+		    CTL_EXIT_FAILED);
+	}
+	result = json_incref(json_object_get(rep, "result"));
+	json_decref(rep);
+	return result;
+}
+
+static void
+print_json(const json_t *j)
+{
+	char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+
+	if (s != NULL)
+		puts(s);
+	free(s);
+}
+
+static const char *
+str(const json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s ? s : "";
+}
+
+static const char *
+yesno(const json_t *o, const char *key)
+{
+	return json_is_true(json_object_get(o, key)) ? "yes" : "no";
+}
+
+static int
+cmd_status(int json)
+{
+	json_t *r = call("status", NULL), *pol, *ps, *v;
+	size_t i;
+
+	if (json) {
+		print_json(r);
+		json_decref(r);
+		return 0;
+	}
+	pol = json_object_get(r, "policy");
+	ps = json_object_get(r, "privilege_separation");
+	printf("sluiced %s, engine pid %lld, monitor pid %lld, up %llds\n",
+	    str(r, "version"),
+	    (long long)json_integer_value(json_object_get(r, "engine_pid")),
+	    (long long)json_integer_value(json_object_get(r, "monitor_pid")),
+	    (long long)json_integer_value(json_object_get(r, "uptime_s")));
+	printf("policy:      %s (loaded %s; last reload: %s)\n",
+	    str(pol, "source"), str(pol, "loaded"), str(pol, "last_reload"));
+	printf("engine:      user %s (uid %lld), restarts %lld\n",
+	    str(ps, "engine_user"),
+	    (long long)json_integer_value(json_object_get(ps, "engine_uid")),
+	    (long long)json_integer_value(json_object_get(ps, "engine_restarts")));
+	printf("monitor:     root %s, CAP_NET_ADMIN %s, CAP_NET_BIND_SERVICE %s\n",
+	    yesno(ps, "monitor_root"), yesno(ps, "net_admin"),
+	    yesno(ps, "net_bind_service"));
+	printf("services:    %lld enabled (see `sluicectl services`)\n",
+	    (long long)json_integer_value(json_object_get(r, "services_enabled")));
+	json_array_foreach(json_object_get(pol, "warnings"), i, v)
+		printf("warning:     %s\n", json_string_value(v));
+	json_array_foreach(json_object_get(r, "limitations"), i, v)
+		printf("not enforced: %s\n", json_string_value(v));
+	v = json_object_get(r, "eventlog");
+	if (v != NULL) {
+		char *s = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+		printf("event log:   %s\n", s ? s : "");
+		free(s);
+	}
+	json_decref(r);
+	return 0;
+}
+
+static int
+cmd_services(int json)
+{
+	json_t *r = call("services", NULL), *s, *ep;
+	size_t i, j;
+
+	if (json) {
+		print_json(r);
+		json_decref(r);
+		return 0;
+	}
+	printf("%-14s %-22s %-9s %-7s %-8s %-8s %s\n", "SERVICE", "PORTS",
+	    "CLASS", "ROLE", "POLICY", "HARDENED", "IMPLEMENTED");
+	json_array_foreach(r, i, s) {
+		char ports[64] = "";
+		size_t used = 0;
+
+		json_array_foreach(json_object_get(s, "endpoints"), j, ep) {
+			used += (size_t)snprintf(ports + used, sizeof(ports) - used,
+			    "%s%lld/%s", j ? "," : "",
+			    (long long)json_integer_value(json_object_get(ep, "port")),
+			    str(ep, "transport"));
+			if (used >= sizeof(ports))
+				break;
+		}
+		printf("%-14s %-22s %-9s %-7s %-8s %-8s %s\n", str(s, "name"),
+		    ports, str(s, "class"), str(s, "role"),
+		    json_is_true(json_object_get(s, "enabled")) ? "enabled" : "disabled",
+		    json_is_true(json_object_get(s, "hardened")) ? "enabled" : "disabled",
+		    yesno(s, "implemented"));
+	}
+	json_decref(r);
+	return 0;
+}
+
+/* "2026-11-27", "2026-11-27T04:00:00Z", "30m", "2h", "7d", "90s". */
+static int64_t
+parse_since(const char *s)
+{
+	struct tm tm;
+	char *end;
+	long long n;
+
+	n = strtoll(s, &end, 10);
+	if (end != s && n >= 0 && end[0] != '\0' && end[1] == '\0' &&
+	    strchr("smhd", end[0]) != NULL) {
+		long long mul = end[0] == 's' ? 1 : end[0] == 'm' ? 60 :
+		    end[0] == 'h' ? 3600 : 86400;
+
+		return (int64_t)time(NULL) - n * mul;
+	}
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (end != NULL && (*end == '\0' || strcmp(end, "Z") == 0))
+		return (int64_t)timegm(&tm);
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(s, "%Y-%m-%d", &tm);
+	if (end != NULL && *end == '\0')
+		return (int64_t)timegm(&tm);
+	die(CTL_EXIT_USAGE, "--since %s: expected a date (2026-11-27), a UTC "
+	    "time (2026-11-27T04:00:00Z) or an age (30m, 2h, 7d)", s);
+}
+
+static void
+csv_field(const char *s)
+{
+	/* RFC 4180 quoting; a leading = + - @ is defused for spreadsheets. */
+	putchar('"');
+	if (*s == '=' || *s == '+' || *s == '-' || *s == '@')
+		putchar('\'');
+	for (; *s; s++) {
+		if (*s == '"')
+			putchar('"');
+		putchar(*s);
+	}
+	putchar('"');
+}
+
+static void
+fields_text(const json_t *fields, char *buf, size_t n)
+{
+	const char *k;
+	json_t *v;
+	size_t used = 0;
+
+	buf[0] = '\0';
+	json_object_foreach((json_t *)fields, k, v) {
+		const char *s = json_string_value(v);
+		int w = snprintf(buf + used, n - used, "%s%s=%s", used ? " " : "",
+		    k, s ? s : "");
+
+		if (w < 0 || (size_t)w >= n - used)
+			break;
+		used += (size_t)w;
+	}
+}
+
+static int
+print_log(json_t *recs, int format)
+{
+	json_t *r;
+	size_t i;
+	char fields[2048];
+
+	if (format == 'j') {
+		print_json(recs);
+		return 0;
+	}
+	if (format == 'c')
+		puts("seq,time,group,severity,event,fields");
+	json_array_foreach(recs, i, r) {
+		fields_text(json_object_get(r, "fields"), fields, sizeof(fields));
+		if (format == 'c') {
+			printf("%lld,", (long long)json_integer_value(
+			    json_object_get(r, "seq")));
+			csv_field(str(r, "time"));
+			putchar(',');
+			csv_field(str(r, "group"));
+			putchar(',');
+			csv_field(str(r, "severity"));
+			putchar(',');
+			csv_field(str(r, "event"));
+			putchar(',');
+			csv_field(fields);
+			putchar('\n');
+		} else
+			printf("%6lld %s %-13s %-7s %-22s %s\n",
+			    (long long)json_integer_value(json_object_get(r, "seq")),
+			    str(r, "time"), str(r, "group"), str(r, "severity"),
+			    str(r, "event"), fields);
+	}
+	return 0;
+}
+
+static int
+cmd_log(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "group", required_argument, NULL, 'g' },
+		{ "since", required_argument, NULL, 's' },
+		{ "limit", required_argument, NULL, 'n' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "csv", no_argument, NULL, 'c' },
+		{ NULL, 0, NULL, 0 },
+	};
+	json_t *args, *recs;
+	int c, format = 't', fd;
+
+	if (argc > 1 && strcmp(argv[1], "verify") == 0) {
+		char err[512] = "";
+		uint64_t count = 0;
+
+		if (argc != 2)
+			usage(CTL_EXIT_USAGE);
+		if (eventlog_verify(state_dir, &count, err, sizeof(err)) < 0) {
+			fprintf(stderr, "sluicectl: event log chain broken: %s\n", err);
+			return CTL_EXIT_LOG_BROKEN;
+		}
+		if (err[0] != '\0')
+			fprintf(stderr, "sluicectl: warning: %s\n", err);
+		printf("event log intact: %llu records verified in %s\n",
+		    (unsigned long long)count, state_dir);
+		return 0;
+	}
+	if (argc > 1 && strcmp(argv[1], "clear") == 0) {
+		if (argc != 2)
+			usage(CTL_EXIT_USAGE);
+		json_decref(call("log.clear", NULL));
+		puts("event log cleared");
+		return 0;
+	}
+	args = json_object();
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		char *end;
+		long long n;
+
+		switch (c) {
+		case 'g':
+			if (eventlog_group_find(optarg) < 0)
+				die(CTL_EXIT_USAGE, "--group %s: expected system, "
+				    "network, configuration or protocol", optarg);
+			json_object_set_new(args, "group", json_string(optarg));
+			break;
+		case 's':
+			json_object_set_new(args, "since",
+			    json_integer(parse_since(optarg)));
+			break;
+		case 'n':
+			n = strtoll(optarg, &end, 10);
+			if (*end != '\0' || n < 1)
+				die(CTL_EXIT_USAGE, "--limit %s: expected a positive "
+				    "number", optarg);
+			json_object_set_new(args, "limit", json_integer(n));
+			break;
+		case 'j':
+		case 'c':
+			format = c;
+			break;
+		default:
+			usage(CTL_EXIT_USAGE);
+		}
+	}
+	if (optind != argc)
+		usage(CTL_EXIT_USAGE);
+	fd = ctl_connect();
+	if (fd < 0) {
+		/* The store is readable without the daemon: say so, and read it. */
+		struct eventlog_filter f = { -1, 0, 0 };
+		json_t *v;
+
+		fprintf(stderr, "sluicectl: sluiced not reachable; reading %s "
+		    "directly\n", state_dir);
+		if ((v = json_object_get(args, "group")) != NULL)
+			f.group = eventlog_group_find(json_string_value(v));
+		if ((v = json_object_get(args, "since")) != NULL)
+			f.since = json_integer_value(v);
+		if ((v = json_object_get(args, "limit")) != NULL)
+			f.limit = (size_t)json_integer_value(v);
+		json_decref(args);
+		recs = eventlog_query(state_dir, &f);
+		if (recs == NULL)
+			die(CTL_EXIT_FAILED, "%s: %s", state_dir, strerror(errno));
+	} else {
+		close(fd);
+		recs = call("log", args);
+	}
+	print_log(recs, format);
+	json_decref(recs);
+	return 0;
+}
+
+static json_t *
+file_args(const char *path)
+{
+	char dir[PATH_MAX], *text, *abs;
+	json_t *args;
+	size_t len;
+
+	if (fsutil_read_file(path, POLICY_MAX_FILE_SIZE, &text, &len) < 0) {
+		if (errno == EFBIG)
+			die(CTL_EXIT_INVALID_POLICY, "%s: file is larger than the "
+			    "%u-byte limit", path, POLICY_MAX_FILE_SIZE);
+		die(CTL_EXIT_FAILED, "%s: %s", path, strerror(errno));
+	}
+	abs = realpath(path, NULL);
+	fsutil_dirname(abs ? abs : path, dir, sizeof(dir));
+	free(abs);
+	args = json_pack("{s:s, s:s%, s:s}", "name", path, "content", text, len,
+	    "basedir", dir);
+	free(text);
+	if (args == NULL)
+		die(CTL_EXIT_INVALID_POLICY, "%s: not valid UTF-8 text", path);
+	return args;
+}
+
+static int
+cmd_policy(int argc, char **argv)
+{
+	const char *sub = argc > 1 ? argv[1] : "";
+	json_t *r, *v;
+	size_t i;
+
+	if (strcmp(sub, "check") == 0 && argc == 3) {
+		struct policy_error err = { "" };
+		struct policy *p;
+
+		if (access(argv[2], R_OK) < 0)
+			die(CTL_EXIT_FAILED, "%s: %s", argv[2], strerror(errno));
+		p = policy_load_file(argv[2], &err);
+		if (p == NULL) {
+			fprintf(stderr, "%s\n", err.msg);
+			return CTL_EXIT_INVALID_POLICY;
+		}
+		for (i = 0; i < p->n_warnings; i++)
+			fprintf(stderr, "%s: warning: %s\n", argv[2], p->warnings[i]);
+		printf("%s: policy is valid\n", argv[2]);
+		policy_free(p);
+		return 0;
+	}
+	if (strcmp(sub, "show") == 0 && argc == 2) {
+		r = call("policy.show", NULL);
+		printf("# running policy, from %s\n%s", str(r, "source"),
+		    str(r, "yaml"));
+		json_decref(r);
+		return 0;
+	}
+	if ((strcmp(sub, "diff") == 0 || strcmp(sub, "apply") == 0) && argc == 3) {
+		bool apply = sub[0] == 'a';
+		json_t *res, *e;
+
+		res = call(apply ? "policy.apply" : "policy.diff",
+		    file_args(argv[2]));
+		v = apply ? json_object_get(res, "changes") : res;
+		json_array_foreach(v, i, e) {
+			const char *o = json_string_value(json_object_get(e, "old"));
+			const char *n = json_string_value(json_object_get(e, "new"));
+
+			printf("%s: %s -> %s\n", str(e, "key"), o ? o : "(absent)",
+			    n ? n : "(absent)");
+		}
+		if (apply && strcmp(str(res, "saved"), "unchanged") == 0)
+			puts("no changes: the running policy already matches");
+		else if (apply)
+			printf("%zu change(s) applied; saved to %s\n",
+			    json_array_size(v), str(res, "saved"));
+		else if (json_array_size(v) == 0)
+			puts("no differences");
+		json_decref(res);
+		return 0;
+	}
+	if (strcmp(sub, "history") == 0 && argc == 2) {
+		r = call("policy.history", NULL);
+		if (json_array_size(r) == 0)
+			puts("no earlier versions kept");
+		json_array_foreach(r, i, v)
+			printf("%2lld  replaced %s  %lld bytes  %s\n",
+			    (long long)json_integer_value(json_object_get(v, "version")),
+			    str(v, "replaced"),
+			    (long long)json_integer_value(json_object_get(v, "bytes")),
+			    str(v, "path"));
+		json_decref(r);
+		return 0;
+	}
+	if (strcmp(sub, "rollback") == 0 && argc <= 3) {
+		long long n = 1;
+		char *end;
+
+		if (argc == 3) {
+			n = strtoll(argv[2], &end, 10);
+			if (*end != '\0' || n < 1 || n > 10)
+				die(CTL_EXIT_USAGE, "rollback %s: expected a version "
+				    "1..10 (see `sluicectl policy history`)", argv[2]);
+		}
+		r = call("policy.rollback", json_pack("{s:I}", "version",
+		    (json_int_t)n));
+		printf("rolled back to version %lld: %zu change(s)\n", n,
+		    json_array_size(json_object_get(r, "changes")));
+		json_decref(r);
+		return 0;
+	}
+	usage(CTL_EXIT_USAGE);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "state-dir", required_argument, NULL, 'S' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *cmd;
+	int c, json = 0;
+
+	if (getenv("SLUICE_STATE_DIR") != NULL && *getenv("SLUICE_STATE_DIR"))
+		state_dir = getenv("SLUICE_STATE_DIR");
+	/* Stop at the command: its own options follow it. */
+	while ((c = getopt_long(argc, argv, "+s:hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'S':
+			state_dir = optarg;
+			break;
+		case 's':
+			sock_path = optarg;
+			break;
+		case 'h':
+			usage(0);
+		case 'V':
+			printf("sluicectl %s\n", PACKAGE_VERSION);
+			return 0;
+		default:
+			usage(CTL_EXIT_USAGE);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1)
+		usage(CTL_EXIT_USAGE);
+	cmd = argv[0];
+	if (argc == 2 && strcmp(argv[1], "--json") == 0)
+		json = 1;
+	else if (argc > 1 && (strcmp(cmd, "status") == 0 ||
+	    strcmp(cmd, "services") == 0 || strcmp(cmd, "reload") == 0))
+		usage(CTL_EXIT_USAGE);
+	if (strcmp(cmd, "status") == 0)
+		return cmd_status(json);
+	if (strcmp(cmd, "services") == 0)
+		return cmd_services(json);
+	if (strcmp(cmd, "log") == 0)
+		return cmd_log(argc, argv);
+	if (strcmp(cmd, "policy") == 0)
+		return cmd_policy(argc, argv);
+	if (strcmp(cmd, "debug") == 0 && argc == 2 &&
+	    strcmp(argv[1], "monitor-hash") == 0) {
+		/* For tests: a slow monitor request (SLUICE_TEST_HOOKS=1). */
+		json_decref(call("debug.monitor-hash", NULL));
+		puts("monitor-hash done");
+		return 0;
+	}
+	if (strcmp(cmd, "reload") == 0) {
+		json_t *r = call("reload", NULL);
+
+		puts(str(r, "message"));
+		json_decref(r);
+		return 0;
+	}
+	fprintf(stderr, "sluicectl: unknown command \"%s\"\n", cmd);
+	usage(CTL_EXIT_USAGE);
+}
