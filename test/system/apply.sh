@@ -1,0 +1,83 @@
+#!/bin/bash
+# policy check / diff / apply / history / rollback through sluicectl.
+. "$top_srcdir/test/system/lib.sh"
+
+start_daemon          # embedded default, no file yet
+
+cat >"$T/new.yaml" <<'Y'
+# my site policy
+base: hardened
+device:
+  name: plant-7
+services:
+  https:
+    enabled: true
+  modbus-tcp:
+    enabled: true
+    port: 1502
+Y
+printf 'base: hardened\ndevice:\n  name: "x"\n  name: "y"\n' >"$T/dup.yaml"
+
+expect_exit 0 ctl policy check "$T/new.yaml"
+expect_exit 2 ctl policy check "$T/dup.yaml"
+assert_contains "$(cat "$T/err")" "dup.yaml:4:3" "check names file:line:col"
+assert_contains "$(cat "$T/err")" "duplicate" "check says duplicate"
+expect_exit 1 ctl policy check "$T/does-not-exist.yaml"
+
+expect_exit 0 ctl policy diff "$T/new.yaml"
+assert_contains "$(cat "$T/out")" 'device.name: "sluice" -> "plant-7"' "diff line"
+assert_contains "$(cat "$T/out")" "services.modbus-tcp.port: 502 -> 1502" "diff port"
+
+expect_exit 2 ctl policy apply "$T/dup.yaml"
+[ ! -e "$POLICY" ] || fail "a rejected apply created the policy file"
+
+expect_exit 0 ctl policy apply "$T/new.yaml"
+[ -e "$POLICY" ] || fail "apply did not create $POLICY"
+grep -q "my site policy" "$POLICY" || fail "the saved file is not the user's text"
+"$SLUICED" --check -c "$POLICY" >/dev/null || fail "saved file does not load"
+expect_exit 0 ctl policy show
+assert_contains "$(cat "$T/out")" "plant-7" "applied"
+expect_exit 0 ctl log --group configuration --json
+assert_contains "$(cat "$T/out")" "configuration-changed" "apply recorded"
+assert_contains "$(cat "$T/out")" "uid=" "apply records who"
+
+# Same again: nothing to do.
+expect_exit 0 ctl policy apply "$T/new.yaml"
+assert_contains "$(cat "$T/out")" "no changes" "idempotent apply"
+
+sed 's/plant-7/plant-8/' "$T/new.yaml" >"$T/new2.yaml"
+expect_exit 0 ctl policy apply "$T/new2.yaml"
+expect_exit 0 ctl policy history
+assert_contains "$(cat "$T/out")" " 1 " "history lists version 1"
+assert_contains "$(cat "$T/out")" " 2 " "history lists version 2"
+
+# Rollback 1 = plant-7, rollback 3 (after it) = the embedded default.
+expect_exit 0 ctl policy rollback
+expect_exit 0 ctl policy show
+assert_contains "$(cat "$T/out")" "plant-7" "rollback to version 1"
+expect_exit 64 ctl policy rollback 11
+expect_exit 1 ctl policy rollback 9
+
+# Eleven more applies keep at most ten versions.
+for i in $(seq 1 11); do
+	sed "s/plant-7/plant-r$i/" "$T/new.yaml" >"$T/r.yaml"
+	expect_exit 0 ctl policy apply "$T/r.yaml"
+done
+n=$(ls "$STATE/policy-history" | wc -l)
+[ "$n" = 10 ] || fail "history keeps $n versions, expected 10"
+
+# A relative base is saved in self-contained form.
+mkdir -p "$T/site"
+printf 'device:\n  name: from-base\n' >"$T/site/base.yaml"
+printf 'base: ./base.yaml\nservices:\n  https:\n    enabled: true\n' >"$T/site/top.yaml"
+expect_exit 0 ctl policy apply "$T/site/top.yaml"
+"$SLUICED" --check -c "$POLICY" >/dev/null || fail "saved file with relative base does not load"
+expect_exit 0 ctl policy show
+assert_contains "$(cat "$T/out")" "from-base" "relative base applied"
+
+# The running daemon and the file on disk agree after a restart.
+stop_daemon
+start_daemon
+expect_exit 0 ctl policy show
+assert_contains "$(cat "$T/out")" "from-base" "restart loads the saved policy"
+echo "apply: ok"

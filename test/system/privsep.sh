@@ -1,0 +1,68 @@
+#!/bin/bash
+# Privilege separation: the engine runs without root and without
+# capabilities, a slow monitor request does not hold up the loop, and a
+# dead engine is restarted with the event logged.
+. "$top_srcdir/test/system/lib.sh"
+
+[ "$(id -u)" = 0 ] || skip "needs root to test the switch to an unprivileged engine"
+
+SLUICE_TEST_HOOKS=1 start_daemon
+mon=$DAEMON_PID
+eng=$(engine_pid)
+[ -n "$eng" ] || fail "no engine process under monitor $mon"
+
+uid=$(awk '/^Uid:/ {print $2}' /proc/$eng/status)
+[ "$uid" != 0 ] || fail "engine runs as root"
+capeff=$(awk '/^CapEff:/ {print $2}' /proc/$eng/status)
+capprm=$(awk '/^CapPrm:/ {print $2}' /proc/$eng/status)
+[ "$capeff" = 0000000000000000 ] && [ "$capprm" = 0000000000000000 ] \
+	|| fail "engine holds capabilities: eff=$capeff prm=$capprm"
+grep -q '^NoNewPrivs:[[:space:]]*1' /proc/$eng/status || fail "engine lacks no_new_privs"
+[ "$(awk '/^Uid:/ {print $2}' /proc/$mon/status)" = 0 ] || fail "monitor is not root"
+
+# The state directory belongs to the engine; the control socket is 0660.
+[ "$(stat -c %u "$STATE")" = "$uid" ] || fail "state dir not owned by the engine user"
+[ "$(stat -c %a "$STATE/control.sock")" = 660 ] || fail "control socket mode $(stat -c %a "$STATE/control.sock")"
+
+# A slow monitor request (Argon2id, ~0.6 s) must not delay the loop:
+# status, asked after it, must answer before it.
+# A raw client sends the hash request and says so before awaiting the reply.
+python3 - "$STATE/control.sock" >"$T/hash.out" 2>&1 <<'PY' &
+import json, socket, struct, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+req = json.dumps({"cmd": "debug.monitor-hash"}).encode()
+s.sendall(struct.pack(">I", len(req)) + req)
+print("sent", flush=True)
+hdr = s.recv(4, socket.MSG_WAITALL)
+body = s.recv(struct.unpack(">I", hdr)[0], socket.MSG_WAITALL)
+print("reply", body.decode(), flush=True)
+PY
+hp=$!
+CLEANUP_PIDS="$CLEANUP_PIDS $hp"
+wait_for grep -q sent "$T/hash.out" || fail "hash client did not start"
+t0=$(date +%s%N)
+for i in 1 2 3; do
+	ctl status >/dev/null || fail "status during a monitor hash"
+done
+t1=$(date +%s%N)
+ms=$(( (t1 - t0) / 1000000 ))
+grep -q reply "$T/hash.out" && fail "status answered only after the monitor hash (${ms} ms)"
+wait "$hp"
+grep -q '"ok": *true' "$T/hash.out" || fail "monitor hash failed: $(cat "$T/hash.out")"
+echo "3 status requests during a monitor hash: ${ms} ms"
+
+# Kill the engine: the monitor restarts it and the event is logged.
+kill -9 "$eng"
+wait_for sh -c "p=\$(pgrep -P $mon); [ -n \"\$p\" ] && [ \"\$p\" != $eng ] && '$SLUICECTL' --state-dir '$STATE' status >/dev/null" \
+	|| { sleep 2; wait_for sh -c "'$SLUICECTL' --state-dir '$STATE' status >/dev/null" || fail "engine not restarted"; }
+expect_exit 0 ctl log --json
+assert_contains "$(cat "$T/out")" "engine-restarted" "restart recorded"
+expect_exit 0 ctl status --json
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["privilege_separation"]["engine_restarts"]==1, d' "$T/out" \
+	|| fail "status does not count the restart"
+
+# Debug hooks are off unless asked for.
+stop_daemon
+start_daemon
+expect_exit 64 ctl debug monitor-hash
+echo "privsep: ok"
