@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -52,46 +53,66 @@ write_all(int fd, const void *buf, size_t len)
 }
 
 int
-fsutil_write_atomic(const char *path, const void *buf, size_t len,
-    mode_t mode, uid_t uid, gid_t gid)
+fsutil_write_atomic_at(int dirfd, const char *name, const void *buf,
+    size_t len, mode_t mode, uid_t uid, gid_t gid)
 {
 	char tmp[PATH_MAX], dir[PATH_MAX];
-	int fd, dfd, saved;
+	unsigned char rnd[6];
+	int fd = -1, dfd, saved, tries;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= (int)sizeof(tmp)) {
-		errno = ENAMETOOLONG;
-		return -1;
+	/* O_EXCL on a random name: mkstemp, but relative to dirfd. */
+	for (tries = 0; tries < 16 && fd < 0; tries++) {
+		if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+			return -1;
+		if (snprintf(tmp, sizeof(tmp), "%s.tmp.%02x%02x%02x%02x%02x%02x",
+		    name, rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5]) >=
+		    (int)sizeof(tmp)) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+		    O_CLOEXEC, 0600);
+		if (fd < 0 && errno != EEXIST)
+			return -1;
 	}
-	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
 		return -1;
 	if (fchmod(fd, mode) < 0 ||
 	    ((uid != (uid_t)-1 || gid != (gid_t)-1) && fchown(fd, uid, gid) < 0) ||
-	    write_all(fd, buf, len) < 0 ||
-	    fsync(fd) < 0)
+	    write_all(fd, buf, len) < 0 || fsync(fd) < 0)
 		goto fail;
 	if (close(fd) < 0) {
 		fd = -1;
 		goto fail;
 	}
 	fd = -1;
-	if (rename(tmp, path) < 0)
+	if (renameat(dirfd, tmp, dirfd, name) < 0)
 		goto fail;
 	/* The rename is durable only once the directory is. */
-	fsutil_dirname(path, dir, sizeof(dir));
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		(void)fsync(dfd);
-		close(dfd);
-	}
+	if (dirfd == AT_FDCWD) {
+		fsutil_dirname(name, dir, sizeof(dir));
+		dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd >= 0) {
+			(void)fsync(dfd);
+			close(dfd);
+		}
+	} else
+		(void)fsync(dirfd);
 	return 0;
 fail:
 	saved = errno;
 	if (fd >= 0)
 		close(fd);
-	unlink(tmp);
+	unlinkat(dirfd, tmp, 0);
 	errno = saved;
 	return -1;
+}
+
+int
+fsutil_write_atomic(const char *path, const void *buf, size_t len,
+    mode_t mode, uid_t uid, gid_t gid)
+{
+	return fsutil_write_atomic_at(AT_FDCWD, path, buf, len, mode, uid, gid);
 }
 
 int

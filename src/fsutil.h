@@ -18,6 +18,11 @@
  */
 int fsutil_write_atomic(const char *path, const void *buf, size_t len,
     mode_t mode, uid_t uid, gid_t gid);
+/* The same relative to an open directory (AT_FDCWD: the current one);
+ * name must not contain a slash unless dirfd is AT_FDCWD.  Nothing is
+ * followed through a symbolic link. */
+int fsutil_write_atomic_at(int dirfd, const char *name, const void *buf,
+    size_t len, mode_t mode, uid_t uid, gid_t gid);
 
 /*
  * Read a whole regular file of at most max bytes into a new NUL-terminated

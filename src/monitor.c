@@ -54,7 +54,8 @@ struct monitor {
 	const struct monitor_config *cfg;
 	struct engine_info info;
 	gid_t engine_gid;
-	int sigfd;
+ 	int sigfd;
+	int hist_fd;               /* policy-history/, opened once */
 	int sock;                  /* our end to the current engine, or -1 */
 	pid_t engine;              /* 0 when none runs */
 	bool engine_ready;
@@ -120,8 +121,8 @@ resolve_user(struct monitor *m)
 	}
 	pw = getpwnam(name);
 	if (pw == NULL && strcmp(name, "sluice") == 0) {
-		log_warn("user \"sluice\" does not exist (create it with "
-		    "contrib/systemd/sluice.sysusers); the engine runs as "
+		log_warn("user \"sluice\" does not exist (systemd-sysusers "
+		    "creates it from sluice.conf); the engine runs as "
 		    "\"nobody\"");
 		name = "nobody";
 		pw = getpwnam(name);
@@ -141,30 +142,66 @@ resolve_user(struct monitor *m)
 	return 0;
 }
 
+/*
+ * The state directory belongs to the engine (event log, control socket),
+ * mode 0751 so the monitor, which holds no CAP_DAC_OVERRIDE under its
+ * unit, can still reach policy-history/.  That one is root's: the monitor
+ * keeps it open and works relative to the descriptor, so an engine that
+ * swaps the name for a symbolic link redirects nothing.
+ */
 static int
 prepare_state(struct monitor *m)
 {
-	char hist[PATH_MAX];
 	const char *dir = m->cfg->state_dir;
+	struct stat st;
+	bool created;
+	int fd;
 
-	if (fsutil_mkdir(dir, 0750) < 0) {
+	created = mkdir(dir, 0751) == 0;
+	if (!created && errno != EEXIST) {
 		log_error("state directory %s: %s", dir, strerror(errno));
 		return -1;
 	}
-	snprintf(hist, sizeof(hist), "%s/" HISTORY_DIR, dir);
-	if (fsutil_mkdir(hist, 0750) < 0) {
-		log_error("%s: %s", hist, strerror(errno));
+	/* The umask may have taken o+x away; only the owner can chmod. */
+	if (created && chmod(dir, 0751) < 0) {
+		log_error("state directory %s: chmod: %s", dir, strerror(errno));
 		return -1;
 	}
-	if (m->info.privileged) {
-		/* The engine owns its state; history stays root's, group-readable. */
-		if (chown(dir, m->info.engine_uid, m->engine_gid) < 0 ||
-		    chown(hist, 0, m->engine_gid) < 0) {
-			log_error("state directory %s: chown: %s", dir,
-			    strerror(errno));
-			return -1;
-		}
+	/* O_PATH: search permission (o+x) is all the monitor has here. */
+	fd = open(dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		log_error("state directory %s: %s", dir, strerror(errno));
+		return -1;
 	}
+	if (mkdirat(fd, HISTORY_DIR, 0750) < 0 && errno != EEXIST) {
+		log_error("%s/" HISTORY_DIR ": %s", dir, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	m->hist_fd = openat(fd, HISTORY_DIR, O_RDONLY | O_DIRECTORY |
+	    O_NOFOLLOW | O_CLOEXEC);
+	if (m->hist_fd < 0 || fstat(m->hist_fd, &st) < 0) {
+		log_error("%s/" HISTORY_DIR ": %s (a directory is expected)",
+		    dir, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (st.st_uid != geteuid()) {
+		log_error("%s/" HISTORY_DIR ": owned by uid %ld, not by sluiced's "
+		    "monitor (uid %ld): refusing to keep policy versions there",
+		    dir, (long)st.st_uid, (long)geteuid());
+		close(fd);
+		return -1;
+	}
+	if (m->info.privileged &&
+	    (fchown(m->hist_fd, 0, m->engine_gid) < 0 ||
+	    fchownat(fd, "", m->info.engine_uid, m->engine_gid,
+	    AT_EMPTY_PATH) < 0)) {
+		log_error("state directory %s: chown: %s", dir, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	close(fd);
 	if (access(m->cfg->policy_path, F_OK) == 0)
 		fsutil_clean_temps(m->cfg->policy_path);
 	return 0;
@@ -257,21 +294,18 @@ policy_gid(const struct monitor *m)
 static int
 history_push(struct monitor *m)
 {
-	char from[PATH_MAX], to[PATH_MAX];
+	char from[32], to[32];
 	char *cur = NULL;
 	size_t len;
 	int i, rc;
 
 	for (i = HISTORY_KEEP; i > 1; i--) {
-		snprintf(from, sizeof(from), "%s/" HISTORY_DIR "/sluice.yaml.%d",
-		    m->cfg->state_dir, i - 1);
-		snprintf(to, sizeof(to), "%s/" HISTORY_DIR "/sluice.yaml.%d",
-		    m->cfg->state_dir, i);
-		if (rename(from, to) < 0 && errno != ENOENT)
+		snprintf(from, sizeof(from), "sluice.yaml.%d", i - 1);
+		snprintf(to, sizeof(to), "sluice.yaml.%d", i);
+		if (renameat(m->hist_fd, from, m->hist_fd, to) < 0 &&
+		    errno != ENOENT)
 			return -1;
 	}
-	snprintf(to, sizeof(to), "%s/" HISTORY_DIR "/sluice.yaml.1",
-	    m->cfg->state_dir);
 	if (fsutil_read_file(m->cfg->policy_path, POLICY_MAX_FILE_SIZE, &cur,
 	    &len) < 0) {
 		if (errno != ENOENT)
@@ -282,7 +316,8 @@ history_push(struct monitor *m)
 			return -1;
 		len = strlen(cur);
 	}
-	rc = fsutil_write_atomic(to, cur, len, 0640, (uid_t)-1, policy_gid(m));
+	rc = fsutil_write_atomic_at(m->hist_fd, "sluice.yaml.1", cur, len, 0640,
+	    (uid_t)-1, policy_gid(m));
 	free(cur);
 	return rc;
 }
@@ -452,6 +487,7 @@ spawn_engine(struct monitor *m, const sigset_t *oldmask)
 
 		close(sv[0]);
 		close(m->sigfd);
+		close(m->hist_fd);
 		log_set_tag("engine");
 		if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 ||
 		    getppid() != info.monitor_pid)
@@ -533,6 +569,7 @@ monitor_run(const struct monitor_config *cfg)
 	memset(m, 0, sizeof(*m));
 	m->cfg = cfg;
 	m->sock = -1;
+	m->hist_fd = -1;
 	m->info.priv_fd = -1;
 	m->info.policy_path = cfg->policy_path;
 	m->info.state_dir = cfg->state_dir;

@@ -65,4 +65,36 @@ python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["privilege
 stop_daemon
 start_daemon
 expect_exit 64 ctl debug monitor-hash
+stop_daemon
+
+# With only the capabilities of the systemd unit (no CAP_DAC_OVERRIDE),
+# the monitor still starts, keeps versions and stops cleanly.
+if command -v setpriv >/dev/null; then
+	caps=$(sed -n 's/^CapabilityBoundingSet=//p' \
+	    "$top_srcdir/contrib/systemd/sluiced.service.in" |
+	    tr 'A-Z' 'a-z' | sed -e 's/cap_/+/g' -e 's/ /,/g')
+	[ -n "$caps" ] || fail "no CapabilityBoundingSet in the unit"
+	out=$("$NOTIFY_RUN" 10000 "$T/daemon.pid" -- setpriv --bounding-set=-all,$caps \
+	    --inh-caps=-all -- "$SLUICED" -f -c "$POLICY" --state-dir "$STATE" \
+	    2>>"$T/daemon.log") || fail "not ready with the unit's capabilities ($caps): $out"
+	DAEMON_PID=$(cat "$T/daemon.pid")
+	printf 'base: hardened\ndevice:\n  name: bounded\n' >"$T/b.yaml"
+	expect_exit 0 ctl policy apply "$T/b.yaml"
+	expect_exit 0 ctl policy history
+	stop_daemon
+else
+	echo "setpriv not available: unit capability set not exercised"
+fi
+
+# The engine owns the state directory and could swap policy-history for a
+# symbolic link: the root monitor must not follow it anywhere.
+mkdir "$T/elsewhere"
+mv "$STATE/policy-history" "$T/moved-history"
+ln -s "$T/elsewhere" "$STATE/policy-history"
+"$NOTIFY_RUN" 10000 "$T/daemon.pid" -- "$SLUICED" -f -c "$POLICY" \
+    --state-dir "$STATE" >"$T/out" 2>>"$T/daemon.log" && fail "started with a symlinked policy-history"
+grep -q "policy-history" "$T/daemon.log" || fail "no error naming policy-history"
+[ -z "$(ls "$T/elsewhere")" ] || fail "the monitor wrote through the symlink"
+rm "$STATE/policy-history"
+mv "$T/moved-history" "$STATE/policy-history"
 echo "privsep: ok"
