@@ -20,6 +20,7 @@ cleanup() {
 	local p st=$?
 	for p in $DAEMON_PID $CLEANUP_PIDS; do
 		kill -9 "$p" 2>/dev/null
+		wait "$p" 2>/dev/null   # reap our own jobs quietly
 	done
 	# The engine follows its monitor (PDEATHSIG); give it a moment.
 	for p in 1 2 3 4 5 6 7 8 9 10; do
