@@ -130,17 +130,14 @@ static void
 priv_readable(evutil_socket_t fd, short what, void *arg)
 {
 	struct engine *e = arg;
-	union {
-		char buf[PRIV_MAX_MSG];
-		uint64_t align;
-	} u;
+	union priv_buf u;
 	struct priv_hdr *hdr;
 	void *body;
 	int pfd, rc;
 	size_t i;
 
 	(void)what;
-	rc = priv_recv(fd, u.buf, &hdr, &body, &pfd);
+	rc = priv_recv(fd, &u, &hdr, &body, &pfd);
 	if (rc < 0 && errno == EAGAIN)
 		return;
 	if (rc <= 0) {
@@ -282,22 +279,14 @@ engine_reload(struct engine *e, const char *who, char *msg, size_t msglen)
 static int
 memfd_with(const char *text, size_t len)
 {
-	size_t off = 0;
 	int fd;
 
 	fd = memfd_create("sluice-policy", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0)
 		return -1;
-	while (off < len) {
-		ssize_t w = write(fd, text + off, len - off);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			close(fd);
-			return -1;
-		}
-		off += (size_t)w;
+	if (fsutil_write_all(fd, text, len) < 0) {
+		close(fd);
+		return -1;
 	}
 	/* The monitor reads exactly what was validated. */
 	(void)fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW |

@@ -33,8 +33,8 @@ fsutil_dirname(const char *path, char *out, size_t n)
 	out[len] = '\0';
 }
 
-static int
-write_all(int fd, const void *buf, size_t len)
+int
+fsutil_write_all(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;
 
@@ -79,7 +79,7 @@ fsutil_write_atomic_at(int dirfd, const char *name, const void *buf,
 		return -1;
 	if (fchmod(fd, mode) < 0 ||
 	    ((uid != (uid_t)-1 || gid != (gid_t)-1) && fchown(fd, uid, gid) < 0) ||
-	    write_all(fd, buf, len) < 0 || fsync(fd) < 0)
+	    fsutil_write_all(fd, buf, len) < 0 || fsync(fd) < 0)
 		goto fail;
 	if (close(fd) < 0) {
 		fd = -1;

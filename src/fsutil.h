@@ -34,6 +34,9 @@ int fsutil_read_file(const char *path, size_t max, char **out, size_t *len);
 /* Read all of an open fd (at most max bytes), as above. */
 int fsutil_read_fd(int fd, size_t max, char **out, size_t *len);
 
+/* write(2) all of buf, retrying on EINTR and short writes.  0 or -1. */
+int fsutil_write_all(int fd, const void *buf, size_t len);
+
 /* mkdir with mode unless it exists as a directory.  0 or -1 (errno). */
 int fsutil_mkdir(const char *path, mode_t mode);
 

@@ -419,15 +419,12 @@ handle_notify(struct monitor *m, struct priv_notify *req)
 static int
 handle_engine(struct monitor *m)
 {
-	union {
-		char buf[PRIV_MAX_MSG];
-		uint64_t align;
-	} u;
+	union priv_buf u;
 	struct priv_hdr *hdr;
 	void *body;
 	int fd, rc;
 
-	rc = priv_recv(m->sock, u.buf, &hdr, &body, &fd);
+	rc = priv_recv(m->sock, &u, &hdr, &body, &fd);
 	if (rc == 0)
 		return -1;
 	if (rc < 0) {

@@ -78,16 +78,17 @@ priv_send(int sock, uint32_t type, uint32_t id, const void *body, size_t len,
 }
 
 int
-priv_recv(int sock, void *buf, struct priv_hdr **hdrp, void **bodyp, int *fdp)
+priv_recv(int sock, union priv_buf *buf, struct priv_hdr **hdrp, void **bodyp,
+    int *fdp)
 {
 	union {
 		struct cmsghdr align;
 		char buf[CMSG_SPACE(4 * sizeof(int))];
 	} cm;
-	struct iovec iov = { buf, PRIV_MAX_MSG };
+	struct iovec iov = { buf->bytes, PRIV_MAX_MSG };
 	struct msghdr msg = { 0 };
 	struct cmsghdr *c;
-	struct priv_hdr *hdr = buf;
+	struct priv_hdr *hdr = (struct priv_hdr *)buf->bytes;
 	ssize_t n, want;
 	int fd = -1;
 
@@ -129,7 +130,7 @@ priv_recv(int sock, void *buf, struct priv_hdr **hdrp, void **bodyp, int *fdp)
 	    (size_t)n != sizeof(*hdr) + (size_t)want)
 		goto bad;
 	*hdrp = hdr;
-	*bodyp = (char *)buf + sizeof(*hdr);
+	*bodyp = buf->bytes + sizeof(*hdr);
 	*fdp = fd;
 	return 1;
 bad:

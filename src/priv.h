@@ -79,6 +79,12 @@ struct priv_reply_hash {
 #define PRIV_MAX_BODY sizeof(struct priv_verify)
 #define PRIV_MAX_MSG  (sizeof(struct priv_hdr) + PRIV_MAX_BODY)
 
+/* A receive buffer for priv_recv(), aligned for every body type. */
+union priv_buf {
+	char bytes[PRIV_MAX_MSG];
+	uint64_t align;
+};
+
 /* Body size that type requires, or -1 for an unknown type. */
 ssize_t priv_body_size(uint32_t type);
 
@@ -98,7 +104,7 @@ int priv_send(int sock, uint32_t type, uint32_t id, const void *body,
  * or EBADMSG for a malformed message, which the caller treats as fatal
  * for the peer).
  */
-int priv_recv(int sock, void *buf, struct priv_hdr **hdr, void **body,
-    int *fd);
+int priv_recv(int sock, union priv_buf *buf, struct priv_hdr **hdr,
+    void **body, int *fd);
 
 #endif

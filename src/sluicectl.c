@@ -61,23 +61,6 @@ die(int status, const char *fmt, ...)
 }
 
 static int
-write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int
 read_all(int fd, uint8_t *p, size_t n)
 {
 	while (n > 0) {
@@ -161,7 +144,7 @@ call(const char *cmd, json_t *args)
 	json_decref(req);
 	if (frame == NULL)
 		die(CTL_EXIT_FAILED, "request too large");
-	if (write_all(fd, frame, len) < 0)
+	if (fsutil_write_all(fd, frame, len) < 0)
 		die(CTL_EXIT_UNREACHABLE, "sending to sluiced: %s", strerror(errno));
 	free(frame);
 	if (read_all(fd, hdr, 4) < 0)

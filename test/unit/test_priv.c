@@ -36,31 +36,25 @@ teardown(void **state)
 static int
 recv_one(int *fd)
 {
-	union {
-		char buf[PRIV_MAX_MSG];
-		uint64_t align;
-	} u;
+	union priv_buf u;
 	struct priv_hdr *hdr;
 	void *body;
 
-	return priv_recv(sv[1], u.buf, &hdr, &body, fd);
+	return priv_recv(sv[1], &u, &hdr, &body, fd);
 }
 
 static void
 test_valid(void **state)
 {
 	struct priv_notify n = { "READY=1" };
-	union {
-		char buf[PRIV_MAX_MSG];
-		uint64_t align;
-	} u;
+	union priv_buf u;
 	struct priv_hdr *hdr;
 	void *body;
 	int fd;
 
 	(void)state;
 	assert_int_equal(priv_send(sv[0], PRIV_NOTIFY, 7, &n, sizeof(n), -1), 0);
-	assert_int_equal(priv_recv(sv[1], u.buf, &hdr, &body, &fd), 1);
+	assert_int_equal(priv_recv(sv[1], &u, &hdr, &body, &fd), 1);
 	assert_int_equal(hdr->type, PRIV_NOTIFY);
 	assert_int_equal(hdr->id, 7);
 	assert_int_equal(fd, -1);
