@@ -253,6 +253,12 @@ engine_reload(struct engine *e, const char *who, char *msg, size_t msglen)
 	bool from_file = access(e->info->policy_path, F_OK) == 0;
 	int rc = -1;
 
+	/* The subsystems already run the change being saved: don't mix. */
+	if (e->change != NULL) {
+		snprintf(msg, msglen, "a policy change is being saved; "
+		    "reload again when it is done");
+		return -1;
+	}
 	engine_notify(e, "RELOADING=1");
 	p = from_file ? policy_load_file(e->info->policy_path, &err) :
 	    policy_load_default(&err);
@@ -441,11 +447,12 @@ limitations(const struct engine *e)
 		const struct registry_service *s = registry_get(i);
 		char line[160];
 
-		if (!e->policy->services[i].enabled || s->implemented ||
-		    s->role != REGISTRY_ROLE_SERVER)
+		if (!e->policy->services[i].enabled || s->implemented)
 			continue;
 		snprintf(line, sizeof(line), "service %s is enabled but not "
-		    "implemented by this build: its port stays closed", s->name);
+		    "implemented by this build: %s", s->name,
+		    s->role == REGISTRY_ROLE_SERVER ? "its port stays closed" :
+		    "it sends nothing");
 		json_array_append_new(a, json_string(line));
 	}
 	return a;
