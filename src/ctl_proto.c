@@ -36,6 +36,7 @@ static const struct {
 	    { NULL, 0 } } },
 	[CTL_RELOAD] = { "reload", { { NULL, 0 } } },
 	[CTL_DEBUG_MONITOR_HASH] = { "debug.monitor-hash", { { NULL, 0 } } },
+	[CTL_DEBUG_MONITOR_KEYGEN] = { "debug.monitor-keygen", { { NULL, 0 } } },
 };
 
 const char *

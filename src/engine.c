@@ -29,6 +29,7 @@
 #include "engine.h"
 #include "eventlog.h"
 #include "fsutil.h"
+#include "keygen.h"
 #include "log.h"
 #include "monitor.h"
 #include "policy.h"
@@ -39,8 +40,9 @@
 #define HISTORY_KEEP     10
 
 struct engine;
+/* A reply from the monitor; fd (or -1) belongs to the callback. */
 typedef void (*priv_cb)(struct engine *e, int status, const void *body,
-    void *arg);
+    int fd, void *arg);
 
 struct pending {
 	uint32_t id;          /* 0 = free slot */
@@ -146,8 +148,6 @@ priv_readable(evutil_socket_t fd, short what, void *arg)
 		event_base_loopexit(e->base, NULL);
 		return;
 	}
-	if (pfd >= 0)
-		close(pfd);     /* no reply we make uses an fd yet */
 	for (i = 0; i < PRIV_MAX_PENDING; i++) {
 		struct pending p = e->pending[i];
 
@@ -157,11 +157,15 @@ priv_readable(evutil_socket_t fd, short what, void *arg)
 		if (hdr->type != p.type) {
 			log_error("monitor replied with type %u, expected %u",
 			    hdr->type, p.type);
-			p.cb(e, EPROTO, NULL, p.arg);
+			if (pfd >= 0)
+				close(pfd);
+			p.cb(e, EPROTO, NULL, -1, p.arg);
 		} else
-			p.cb(e, *(const int32_t *)body, body, p.arg);
+			p.cb(e, *(const int32_t *)body, body, pfd, p.arg);
 		return;
 	}
+	if (pfd >= 0)
+		close(pfd);
 	log_warn("monitor reply %u matches no request", hdr->id);
 }
 
@@ -301,7 +305,8 @@ memfd_with(const char *text, size_t len)
 }
 
 static void
-change_persisted(struct engine *e, int status, const void *body, void *arg)
+change_persisted(struct engine *e, int status, const void *body, int fd,
+    void *arg)
 {
 	const struct priv_reply *r = body;
 	struct change *c = arg;
@@ -309,6 +314,8 @@ change_persisted(struct engine *e, int status, const void *body, void *arg)
 	json_t *result;
 
 	e->change = NULL;
+	if (fd >= 0)
+		close(fd);
 	if (status != 0) {
 		char why[320];
 
@@ -607,12 +614,14 @@ cmd_rollback(struct engine *e, struct ctl_conn *conn, json_t *args)
 }
 
 static void
-hash_done(struct engine *e, int status, const void *body, void *arg)
+hash_done(struct engine *e, int status, const void *body, int fd, void *arg)
 {
 	struct ctl_conn *conn = arg;
 
 	(void)e;
 	(void)body;
+	if (fd >= 0)
+		close(fd);
 	ctl_conn_reply(conn, status == 0 ? ctl_reply_ok(NULL) :
 	    ctl_reply_error(CTL_EXIT_FAILED, "monitor hash failed: %s",
 	    strerror(status)));
@@ -634,6 +643,45 @@ cmd_monitor_hash(struct engine *e, struct ctl_conn *conn)
 		ctl_conn_reply(conn, ctl_reply_error(CTL_EXIT_FAILED, "%s",
 		    strerror(errno)));
 	sodium_memzero(&h, sizeof(h));
+}
+
+static void
+keygen_done(struct engine *e, int status, const void *body, int fd, void *arg)
+{
+	struct ctl_conn *conn = arg;
+	char *pem = NULL;
+	size_t len = 0;
+
+	(void)e;
+	(void)body;
+	if (status != 0 || fd < 0 ||
+	    fsutil_read_fd(fd, 65536, &pem, &len) < 0) {
+		ctl_conn_reply(conn, ctl_reply_error(CTL_EXIT_FAILED,
+		    "monitor key generation failed: %s",
+		    strerror(status ? status : errno)));
+	} else {
+		/* Only the shape leaves: the key itself is wiped here. */
+		ctl_conn_reply(conn, ctl_reply_ok(json_pack("{s:I, s:s%}",
+		    "bytes", (json_int_t)len, "first_line", pem,
+		    strcspn(pem, "\n"))));
+	}
+	if (pem != NULL) {
+		sodium_memzero(pem, len);
+		free(pem);
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
+static void
+cmd_monitor_keygen(struct engine *e, struct ctl_conn *conn)
+{
+	struct priv_keygen k = { KEYGEN_EC_P256, 0 };
+
+	if (priv_request(e, PRIV_GENERATE_KEY, &k, sizeof(k), -1, PRIV_REPLY,
+	    keygen_done, conn) < 0)
+		ctl_conn_reply(conn, ctl_reply_error(CTL_EXIT_FAILED, "%s",
+		    strerror(errno)));
 }
 
 static void
@@ -724,12 +772,16 @@ ctl_handler(struct ctl_conn *conn, const struct ctl_request *req, void *arg)
 			    "message", msg)));
 		return;
 	case CTL_DEBUG_MONITOR_HASH:
+	case CTL_DEBUG_MONITOR_KEYGEN:
 		if (!e->test_hooks) {
 			ctl_conn_reply(conn, ctl_reply_error(CTL_EXIT_USAGE,
 			    "debug commands are off (SLUICE_TEST_HOOKS=1)"));
 			return;
 		}
-		cmd_monitor_hash(e, conn);
+		if (req->cmd == CTL_DEBUG_MONITOR_HASH)
+			cmd_monitor_hash(e, conn);
+		else
+			cmd_monitor_keygen(e, conn);
 		return;
 	case CTL_CMD_COUNT:
 		break;

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -34,6 +35,7 @@
 
 #include "engine.h"
 #include "fsutil.h"
+#include "keygen.h"
 #include "log.h"
 #include "monitor.h"
 #include "notify.h"
@@ -394,6 +396,39 @@ handle_verify(struct monitor *m, uint32_t id, struct priv_verify *req)
 	reply(m, id, status, "%s", status == 0 ? "match" : "no match");
 }
 
+/* Keys leave the monitor in a sealed memfd, never inline or on disk. */
+static void
+handle_keygen(struct monitor *m, uint32_t id, const struct priv_keygen *req)
+{
+	char *pem;
+	size_t len;
+	int fd;
+
+	if (keygen_private_pem(req->type, req->bits, &pem, &len) < 0) {
+		reply(m, id, errno, "key type %u/%u bits: %s", req->type,
+		    req->bits, strerror(errno));
+		return;
+	}
+	fd = memfd_create("sluice-key", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0 || fsutil_write_all(fd, pem, len) < 0 ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW |
+	    F_SEAL_SHRINK | F_SEAL_SEAL) < 0) {
+		int e = errno;
+
+		if (fd >= 0)
+			close(fd);
+		keygen_free_pem(pem, len);
+		reply(m, id, e, "passing the key: %s", strerror(e));
+		return;
+	}
+	keygen_free_pem(pem, len);
+	(void)lseek(fd, 0, SEEK_SET);
+	if (priv_send(m->sock, PRIV_REPLY, id,
+	    &(struct priv_reply){ .status = 0 }, sizeof(struct priv_reply), fd) < 0)
+		log_warn("pass key: %s", strerror(errno));
+	close(fd);
+}
+
 static void
 handle_notify(struct monitor *m, struct priv_notify *req)
 {
@@ -452,6 +487,9 @@ handle_engine(struct monitor *m)
 		break;
 	case PRIV_NOTIFY:
 		handle_notify(m, body);
+		break;
+	case PRIV_GENERATE_KEY:
+		handle_keygen(m, hdr->id, body);
 		break;
 	default:
 		log_error("unexpected message type %u from the engine", hdr->type);

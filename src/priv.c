@@ -26,6 +26,8 @@ priv_body_size(uint32_t type)
 		return sizeof(struct priv_verify);
 	case PRIV_NOTIFY:
 		return sizeof(struct priv_notify);
+	case PRIV_GENERATE_KEY:
+		return sizeof(struct priv_keygen);
 	case PRIV_REPLY:
 		return sizeof(struct priv_reply);
 	case PRIV_REPLY_HASH:
@@ -88,7 +90,7 @@ priv_recv(int sock, union priv_buf *buf, struct priv_hdr **hdrp, void **bodyp,
 	struct iovec iov = { buf->bytes, PRIV_MAX_MSG };
 	struct msghdr msg = { 0 };
 	struct cmsghdr *c;
-	struct priv_hdr *hdr = (struct priv_hdr *)buf->bytes;
+	struct priv_hdr *hdr = (struct priv_hdr *)(void *)buf;  /* aligned: a union member */
 	ssize_t n, want;
 	int fd = -1;
 

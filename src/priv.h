@@ -28,6 +28,7 @@ enum priv_type {
 	PRIV_HASH_PASSWORD,     /* priv_hash -> PRIV_REPLY_HASH */
 	PRIV_VERIFY_PASSWORD,   /* priv_verify -> PRIV_REPLY */
 	PRIV_NOTIFY,            /* priv_notify -> no reply (systemd readiness) */
+	PRIV_GENERATE_KEY,      /* priv_keygen -> PRIV_REPLY + memfd (PEM) */
 	PRIV_REPLY = 100,       /* priv_reply */
 	PRIV_REPLY_HASH,        /* priv_reply_hash */
 };
@@ -64,6 +65,11 @@ struct priv_verify {
 
 struct priv_notify {
 	char state[256];        /* "READY=1", "RELOADING=1", "STOPPING=1", "STATUS=..." */
+};
+
+struct priv_keygen {
+	uint32_t type;          /* enum keygen_type */
+	uint32_t bits;          /* RSA only */
 };
 
 struct priv_reply {

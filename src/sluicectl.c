@@ -640,10 +640,16 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "policy") == 0)
 		return cmd_policy(argc, argv);
 	if (strcmp(cmd, "debug") == 0 && argc == 2 &&
-	    strcmp(argv[1], "monitor-hash") == 0) {
-		/* For tests: a slow monitor request (SLUICE_TEST_HOOKS=1). */
-		json_decref(call("debug.monitor-hash", NULL));
-		puts("monitor-hash done");
+	    (strcmp(argv[1], "monitor-hash") == 0 ||
+	    strcmp(argv[1], "monitor-keygen") == 0)) {
+		/* For tests of the monitor (daemon started with SLUICE_TEST_HOOKS=1). */
+		char name[32];
+		json_t *r;
+
+		snprintf(name, sizeof(name), "debug.%s", argv[1]);
+		r = call(name, NULL);
+		print_json(r ? r : json_null());
+		json_decref(r);
 		return 0;
 	}
 	if (strcmp(cmd, "reload") == 0) {

@@ -51,6 +51,11 @@ wait "$hp"
 grep -q '"ok": *true' "$T/hash.out" || fail "monitor hash failed: $(cat "$T/hash.out")"
 echo "3 status requests during a monitor hash: ${ms} ms"
 
+# Key generation happens in the monitor; the key reaches the engine in a
+# sealed memfd (only its shape is shown here).
+expect_exit 0 ctl debug monitor-keygen
+assert_contains "$(cat "$T/out")" "BEGIN PRIVATE KEY" "monitor key generation"
+
 # Kill the engine: the monitor restarts it and the event is logged.
 kill -9 "$eng"
 wait_for sh -c "p=\$(pgrep -P $mon); [ -n \"\$p\" ] && [ \"\$p\" != $eng ] && '$SLUICECTL' --state-dir '$STATE' status >/dev/null" \
