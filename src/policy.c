@@ -1023,6 +1023,7 @@ enum ftype {
 	FT_SERVICES,
 	FT_ENTRIES,
 	FT_EVENTS,
+	FT_MANAGEMENT,
 };
 
 struct field {
@@ -1068,7 +1069,7 @@ static const char *const facility_names[24] = {
 
 /* Sections a later version will define (DESIGN.md's subsystems). */
 static const char *const reserved_sections[] = {
-	"modbus", "firewall", "console", "accounts", "certificates", "tls",
+	"modbus", "console", "accounts", "certificates", "tls",
 	"snmp", "mail", "tags", "dnp3", "iec104", "ethernet_ip", "bacnet",
 	"update", NULL,
 };
@@ -1111,6 +1112,29 @@ static const struct field dos_fields[] = {
 	F_BOOL("invalid_state", dos_defense.invalid_state, true),
 	F_MAP("syn_flood", syn_flood_fields),
 	F_MAP("icmp_limit", icmp_limit_fields),
+	F_END
+};
+
+static const char *const fw_input_names[] = { "accept", "drop", NULL };
+static const char *const fw_closed_names[] = { "drop", "reject", NULL };
+
+static const struct field per_source_fields[] = {
+	F_UINT("new_per_second", firewall.per_source.new_per_second, 0, 100000,
+	    50),
+	F_UINT("burst", firewall.per_source.burst, 1, 100000, 100),
+	F_UINT("max_connections", firewall.per_source.max_connections, 0,
+	    65535, 64),
+	F_END
+};
+
+static const struct field firewall_fields[] = {
+	F_ENUM("default_input", firewall.default_input, fw_input_names,
+	    POLICY_FW_INPUT_ACCEPT),
+	F_ENUM("closed_ports", firewall.closed_ports, fw_closed_names,
+	    POLICY_FW_CLOSED_DROP),
+	F_SPECIAL("management", FT_MANAGEMENT),
+	F_UINT("ban_seconds", firewall.ban_seconds, 1, 604800, 600),
+	F_MAP("per_source", per_source_fields),
 	F_END
 };
 
@@ -1166,6 +1190,7 @@ static const struct field top_fields[] = {
 	F_SPECIAL("services", FT_SERVICES),
 	F_MAP("accessible_ip", acl_fields),
 	F_MAP("dos_defense", dos_fields),
+	F_MAP("firewall", firewall_fields),
 	F_MAP("password_policy", password_fields),
 	{ .key = "login_message", .type = FT_MESSAGE,
 	  .off = offsetof(struct policy, login_message), .max = MESSAGE_MAX,
@@ -1272,6 +1297,9 @@ set_defaults(struct policy *p, const struct field *fields)
 		case FT_EVENTS:
 			memset(p->logging.events, EVENTLOG_SINK_LOCAL |
 			    EVENTLOG_SINK_SYSLOG, sizeof(p->logging.events));
+			break;
+		case FT_MANAGEMENT:
+			p->firewall.n_management = 0;
 			break;
 		}
 	}
@@ -1811,9 +1839,19 @@ parse_prefix(const char *s, unsigned *out)
 /* RFC 4291 section 2.5.5.2 */
 static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 
+/*
+ * in_entry: an accessible_ip entry (the value sits under "address:");
+ * otherwise a bare CIDR string (firewall.management).
+ */
+static size_t
+push_addr(struct vctx *vc, bool in_entry)
+{
+	return in_entry ? push_key(vc, "address", 7) : strlen(vc->path);
+}
+
 static int
 parse_address(struct vctx *vc, const struct pnode *an, const struct pnode *mn,
-    struct acl_tmp *t)
+    struct acl_tmp *t, bool in_entry)
 {
 	char host[INET6_ADDRSTRLEN + 1], d[QBUF], net[64];
 	const char *slash;
@@ -1822,7 +1860,7 @@ parse_address(struct vctx *vc, const struct pnode *an, const struct pnode *mn,
 	size_t old, hl;
 	bool ok = true;
 
-	old = push_key(vc, "address", 7);
+	old = push_addr(vc, in_entry);
 	if (get_string(vc, an, "an IP address") == -1)
 		return -1;
 	slash = strchr(an->text, '/');
@@ -1905,7 +1943,7 @@ parse_address(struct vctx *vc, const struct pnode *an, const struct pnode *mn,
 		for (i = 0; i < bytes; i++)
 			n.addr[i] &= mask[i];
 		acl_format(net, sizeof(net), &n);
-		old = push_key(vc, "address", 7);
+		old = push_addr(vc, in_entry);
 		if (mn != NULL)
 			verr(vc, an, "%s has host bits set for netmask %s "
 			    "(expected the network address %.*s)",
@@ -1973,7 +2011,7 @@ check_entry(struct vctx *vc, const struct pnode *n, struct acl_tmp *t)
 		return -1;
 	}
 	t->node = an;
-	return parse_address(vc, an, mn, t);
+	return parse_address(vc, an, mn, t, true);
 }
 
 static int
@@ -1997,7 +2035,7 @@ acl_cmp(const void *a, const void *b)
  * the 16384 entries the cap allows.
  */
 static int
-check_overlaps(struct vctx *vc, struct acl_tmp *t, size_t n)
+check_overlaps(struct vctx *vc, struct acl_tmp *t, size_t n, bool in_entry)
 {
 	char a[64], b[64];
 	size_t i, far = 0, old;
@@ -2023,7 +2061,7 @@ check_overlaps(struct vctx *vc, struct acl_tmp *t, size_t n)
 		acl_format(a, sizeof(a), &y->e);
 		acl_format(b, sizeof(b), &x->e);
 		old = push_index(vc, y->index);
-		push_key(vc, "address", 7);
+		push_addr(vc, in_entry);
 		if (x->e.prefix == y->e.prefix)
 			verr(vc, y->node, "%s duplicates the entry at line %u "
 			    "(expected each network once)", a, x->node->line);
@@ -2080,7 +2118,7 @@ check_entries(struct vctx *vc, const struct pnode *n)
 		pop_path(vc, old);
 	}
 	qsort(t, n->n, sizeof(*t), acl_cmp);
-	if (check_overlaps(vc, t, n->n) == -1) {
+	if (check_overlaps(vc, t, n->n, true) == -1) {
 		free(t);
 		return -1;
 	}
@@ -2089,6 +2127,50 @@ check_entries(struct vctx *vc, const struct pnode *n)
 		p->accessible_ip.entries[i] = t[i].e;
 	p->accessible_ip.n_entries = n->n;
 	free(t);
+	return 0;
+}
+
+/* firewall.management: a sequence of addresses or networks (CIDR). */
+static int
+check_management(struct vctx *vc, const struct pnode *n)
+{
+	struct policy *p = vc->p;
+	struct acl_tmp t[POLICY_MAX_MANAGEMENT];
+	char d[QBUF];
+	size_t i, old;
+
+	if (n->kind != PNODE_SEQ) {
+		verr(vc, n, "%s is not a sequence (expected a sequence of "
+		    "addresses, e.g. [192.168.1.0/24])",
+		    describe(d, sizeof(d), n));
+		return -1;
+	}
+	if (n->n > POLICY_MAX_MANAGEMENT) {
+		old = push_index(vc, POLICY_MAX_MANAGEMENT);
+		verr(vc, n->kids[POLICY_MAX_MANAGEMENT], "more than %u entries "
+		    "(expected at most %u)", POLICY_MAX_MANAGEMENT,
+		    POLICY_MAX_MANAGEMENT);
+		pop_path(vc, old);
+		return -1;
+	}
+	memset(t, 0, sizeof(t));
+	for (i = 0; i < n->n; i++) {
+		t[i].index = i;
+		t[i].node = n->kids[i];
+		old = push_index(vc, i);
+		if (parse_address(vc, n->kids[i], NULL, &t[i], false) == -1)
+			return -1;
+		pop_path(vc, old);
+	}
+	qsort(t, n->n, sizeof(t[0]), acl_cmp);
+	if (check_overlaps(vc, t, n->n, false) == -1)
+		return -1;
+	for (i = 0; i < n->n; i++) {
+		p->firewall.management[i] = t[i].e;
+		p->firewall.management[i].active = true;
+		p->firewall.management[i].comment[0] = '\0';
+	}
+	p->firewall.n_management = n->n;
 	return 0;
 }
 
@@ -2241,6 +2323,8 @@ check_value(struct vctx *vc, const struct pnode *n, const struct field *f)
 		return check_entries(vc, n);
 	case FT_EVENTS:
 		return check_events(vc, n);
+	case FT_MANAGEMENT:
+		return check_management(vc, n);
 	}
 	return -1;
 }
@@ -2660,6 +2744,21 @@ emit_special(struct emitter *e, const struct policy *p, const struct field *f)
 		}
 		e->end(e, EM_MAP);
 		break;
+	case FT_MANAGEMENT: {
+		/* A flow sequence: one leaf, so a diff shows the whole list. */
+		char buf[POLICY_MAX_MANAGEMENT * 48 + 4];
+		size_t o = 0;
+
+		buf[o++] = '[';
+		for (i = 0; i < p->firewall.n_management; i++) {
+			acl_format(v, sizeof(v), &p->firewall.management[i]);
+			o += (size_t)snprintf(buf + o, sizeof(buf) - o,
+			    "%s\"%s\"", i ? ", " : "", v);
+		}
+		snprintf(buf + o, sizeof(buf) - o, "]");
+		e->leaf(e, f->key, buf);
+		break;
+	}
 	default:
 		break;
 	}
@@ -3147,6 +3246,22 @@ fields_equal(const struct policy *a, const struct policy *b,
 			if (memcmp(a->logging.events, b->logging.events,
 			    sizeof(a->logging.events)) != 0)
 				return false;
+			break;
+		case FT_MANAGEMENT:
+			if (a->firewall.n_management !=
+			    b->firewall.n_management)
+				return false;
+			for (i = 0; i < a->firewall.n_management; i++) {
+				const struct policy_acl_entry *m =
+				    &a->firewall.management[i];
+				const struct policy_acl_entry *n =
+				    &b->firewall.management[i];
+
+				if (m->family != n->family ||
+				    m->prefix != n->prefix ||
+				    memcmp(m->addr, n->addr, 16) != 0)
+					return false;
+			}
 			break;
 		}
 	}

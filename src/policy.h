@@ -25,6 +25,7 @@
 #define POLICY_MAX_BASE_DEPTH  4           /* base: chains */
 #define POLICY_MAX_ACL_ENTRIES 16384
 #define POLICY_MAX_WARNINGS    32
+#define POLICY_MAX_MANAGEMENT  64          /* firewall.management entries */
 
 struct policy_error {
 	char msg[1024];   /* "file:line:col: key.path: what is wrong (expected ...)" */
@@ -48,6 +49,11 @@ struct policy_rate {
 	uint32_t rate;    /* packets per second */
 	uint32_t burst;   /* packets */
 };
+
+/* firewall.default_input: what happens to input no rule accepts. */
+enum policy_fw_input { POLICY_FW_INPUT_ACCEPT, POLICY_FW_INPUT_DROP };
+/* firewall.closed_ports: how a closed or refused port answers. */
+enum policy_fw_closed { POLICY_FW_CLOSED_DROP, POLICY_FW_CLOSED_REJECT };
 
 enum policy_syslog_transport { POLICY_SYSLOG_UDP, POLICY_SYSLOG_TCP };
 enum policy_syslog_format { POLICY_SYSLOG_RFC5424, POLICY_SYSLOG_RFC3164 };
@@ -77,6 +83,20 @@ struct policy {
 		struct policy_rate syn_flood;
 		struct policy_rate icmp_limit;
 	} dos_defense;
+
+	struct {
+		enum policy_fw_input default_input;
+		enum policy_fw_closed closed_ports;
+		/* Never banned; sorted, no overlaps, comment unused. */
+		size_t n_management;
+		struct policy_acl_entry management[POLICY_MAX_MANAGEMENT];
+		uint32_t ban_seconds;          /* default ban length, 1..604800 */
+		struct {
+			uint32_t new_per_second;   /* per source; 0 = off */
+			uint32_t burst;            /* packets, 1..100000 */
+			uint32_t max_connections;  /* per source; 0 = off */
+		} per_source;
+	} firewall;
 
 	struct {
 		unsigned min_length;           /* 8..128 */

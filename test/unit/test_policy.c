@@ -92,7 +92,7 @@ static const struct bad_case bad_cases[] = {
 	/* unknown keys, listing what is expected */
 	{ "devices: {}\n",
 	  "t.yaml:1:1: devices: unknown key (expected one of: base, device, "
-	  "services, accessible_ip, dos_defense, password_policy, "
+	  "services, accessible_ip, dos_defense, firewall, password_policy, "
 	  "login_message, logging)" },
 	{ "device:\n  nmae: x\n",
 	  "t.yaml:2:3: device.nmae: unknown key (expected one of: name, "
@@ -500,8 +500,8 @@ static const struct bad_case bad_cases[] = {
 	  "t.yaml:2:3: device.base: unknown key (expected one of: name, "
 	  "location, description, contact)" },
 	/* errors inside a base come from the base */
-	{ "base: factory\nfirewall: {}\n",
-	  "t.yaml:2:1: firewall: section reserved for a later version of "
+	{ "base: factory\nconsole: {}\n",
+	  "t.yaml:2:1: console: section reserved for a later version of "
 	  "sluice; this build does not support it" },
 };
 
@@ -535,7 +535,7 @@ static void
 test_reserved(void **state)
 {
 	static const char *const names[] = {
-		"modbus", "firewall", "console", "accounts", "certificates",
+		"modbus", "console", "accounts", "certificates",
 		"tls", "snmp", "mail", "tags", "dnp3", "iec104", "ethernet_ip",
 		"bacnet", "update",
 	};

@@ -1,0 +1,1238 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * fw.c - policy -> config bytes -> IR -> nft text.  Pure: no I/O beyond
+ * the FILE the caller hands to fw_render_nft(), no logging.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fw.h"
+#include "policy.h"
+#include "registry.h"
+
+/* ------------------------------------------------------------------ */
+/* Bounds-checked reading of the config bytes                          */
+/* ------------------------------------------------------------------ */
+
+struct rd {
+	const uint8_t *p;
+	size_t len, off;
+};
+
+static int
+rd_get(struct rd *r, void *dst, size_t n)
+{
+	if (n > r->len - r->off)
+		return -1;
+	memcpy(dst, r->p + r->off, n);
+	r->off += n;
+	return 0;
+}
+
+static void ferr(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+ferr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static unsigned
+addr_bytes(unsigned family)
+{
+	return family == 4 ? 4 : 16;
+}
+
+/* The last address of a network, in last[16]. */
+static void
+prefix_last(const struct fw_prefix *x, uint8_t last[16])
+{
+	unsigned i, bytes = addr_bytes(x->family);
+
+	for (i = 0; i < 16; i++) {
+		unsigned bits = x->len > i * 8 ? x->len - i * 8u : 0;
+		uint8_t mask = bits >= 8 ? 0xff : (uint8_t)(0xff00u >> bits);
+
+		last[i] = i < bytes ? (uint8_t)(x->addr[i] | ~mask) : 0;
+	}
+}
+
+static bool
+prefix_host_bits(const struct fw_prefix *x)
+{
+	unsigned i, bytes = addr_bytes(x->family);
+
+	for (i = 0; i < 16; i++) {
+		unsigned bits = x->len > i * 8 ? x->len - i * 8u : 0;
+		uint8_t mask = bits >= 8 ? 0xff : (uint8_t)(0xff00u >> bits);
+
+		if (i >= bytes ? x->addr[i] != 0 : (x->addr[i] & ~mask) != 0)
+			return true;
+	}
+	return false;
+}
+
+/* ------------------------------------------------------------------ */
+/* policy -> config                                                    */
+/* ------------------------------------------------------------------ */
+
+static int
+ban_cmp(const void *a, const void *b)
+{
+	const struct fw_ban *x = a, *y = b;
+
+	if (x->family != y->family)
+		return x->family < y->family ? -1 : 1;
+	return memcmp(x->addr, y->addr, 16);
+}
+
+static void
+prefix_from_entry(struct fw_prefix *d, const struct policy_acl_entry *e)
+{
+	memset(d, 0, sizeof(*d));
+	d->family = e->family == AF_INET ? 4 : 6;
+	d->len = e->prefix;
+	memcpy(d->addr, e->addr, addr_bytes(d->family));
+}
+
+static bool
+is_console(unsigned id)
+{
+	return id == REGISTRY_HTTP || id == REGISTRY_HTTPS ||
+	    id == REGISTRY_TELNET;
+}
+
+void *
+fw_config_from_policy(const struct policy *p, const struct fw_ban *bans,
+    size_t nbans, size_t *len)
+{
+	struct fw_config_header h;
+	struct fw_ban *b = NULL;
+	size_t i, nb = 0, total, o;
+	unsigned s, e;
+	uint8_t *buf;
+
+	memset(&h, 0, sizeof(h));
+	if (nbans > FW_MAX_BANS) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (nbans > 0 && (b = calloc(nbans, sizeof(*b))) == NULL)
+		return NULL;
+	for (i = 0; i < nbans; i++) {
+		if (bans[i].family != 4 && bans[i].family != 6) {
+			free(b);
+			errno = EINVAL;
+			return NULL;
+		}
+		if (bans[i].seconds == 0)
+			continue;
+		b[nb].family = bans[i].family;
+		b[nb].seconds = bans[i].seconds > FW_MAX_BAN_SECONDS ?
+		    FW_MAX_BAN_SECONDS : bans[i].seconds;
+		memcpy(b[nb].addr, bans[i].addr, addr_bytes(b[nb].family));
+		nb++;
+	}
+	if (nb > 0)
+		qsort(b, nb, sizeof(*b), ban_cmp);
+	/* Merge duplicates, keeping the longest remaining time. */
+	for (i = 1, o = nb > 0 ? 1 : 0; i < nb; i++) {
+		if (ban_cmp(&b[o - 1], &b[i]) == 0) {
+			if (b[i].seconds > b[o - 1].seconds)
+				b[o - 1].seconds = b[i].seconds;
+		} else
+			b[o++] = b[i];
+	}
+	nb = o;
+
+	h.magic = FW_CONFIG_MAGIC;
+	h.version = FW_CONFIG_VERSION;
+	if (p->accessible_ip.activate)
+		h.flags |= FW_F_ACL_ACTIVE;
+	if (p->accessible_ip.activate &&
+	    p->accessible_ip.apply_additional_restrictions)
+		h.flags |= FW_F_ACL_ALL;
+	if (p->firewall.default_input == POLICY_FW_INPUT_DROP)
+		h.flags |= FW_F_DEFAULT_DROP;
+	if (p->firewall.closed_ports == POLICY_FW_CLOSED_REJECT)
+		h.flags |= FW_F_CLOSED_REJECT;
+#define FLAG(cond, f) do { if (cond) h.flags |= (f); } while (0)
+	FLAG(p->dos_defense.null_scan, FW_F_NULL_SCAN);
+	FLAG(p->dos_defense.xmas_scan, FW_F_XMAS_SCAN);
+	FLAG(p->dos_defense.nmap_xmas_scan, FW_F_NMAP_XMAS_SCAN);
+	FLAG(p->dos_defense.syn_fin_scan, FW_F_SYN_FIN_SCAN);
+	FLAG(p->dos_defense.fin_scan, FW_F_FIN_SCAN);
+	FLAG(p->dos_defense.nmap_id_scan, FW_F_NMAP_ID_SCAN);
+	FLAG(p->dos_defense.syn_rst_scan, FW_F_SYN_RST_SCAN);
+	FLAG(p->dos_defense.new_without_syn, FW_F_NEW_WITHOUT_SYN);
+	FLAG(p->dos_defense.invalid_state, FW_F_INVALID_STATE);
+	FLAG(p->dos_defense.syn_flood.enabled, FW_F_SYN_FLOOD);
+	FLAG(p->dos_defense.icmp_limit.enabled, FW_F_ICMP_LIMIT);
+#undef FLAG
+	h.syn_rate = p->dos_defense.syn_flood.rate;
+	h.syn_burst = p->dos_defense.syn_flood.burst;
+	h.icmp_rate = p->dos_defense.icmp_limit.rate;
+	h.icmp_burst = p->dos_defense.icmp_limit.burst;
+	h.src_rate = p->firewall.per_source.new_per_second;
+	h.src_burst = p->firewall.per_source.burst;
+	h.src_max_conn = p->firewall.per_source.max_connections;
+	h.ban_seconds = p->firewall.ban_seconds;
+	for (s = 0; s < REGISTRY_COUNT; s++)
+		h.n_ports += registry_get((enum registry_id)s)->n_endpoints;
+	for (i = 0; i < p->accessible_ip.n_entries; i++) {
+		const struct policy_acl_entry *a = &p->accessible_ip.entries[i];
+
+		if (!a->active)
+			continue;
+		if (a->family == AF_INET)
+			h.n_acl4++;
+		else
+			h.n_acl6++;
+	}
+	for (i = 0; i < p->firewall.n_management; i++) {
+		if (p->firewall.management[i].family == AF_INET)
+			h.n_mgmt4++;
+		else
+			h.n_mgmt6++;
+	}
+	h.n_bans = (uint32_t)nb;
+	if (h.n_ports > FW_MAX_PORTS || h.n_acl4 > FW_MAX_ACL ||
+	    h.n_acl6 > FW_MAX_ACL || h.n_mgmt4 > FW_MAX_MGMT ||
+	    h.n_mgmt6 > FW_MAX_MGMT) {
+		free(b);
+		errno = EINVAL;
+		return NULL;
+	}
+	total = sizeof(h) + h.n_ports * sizeof(struct fw_port) +
+	    ((size_t)h.n_acl4 + h.n_acl6 + h.n_mgmt4 + h.n_mgmt6) *
+	    sizeof(struct fw_prefix) + nb * sizeof(struct fw_ban);
+	h.length = (uint32_t)total;
+	if ((buf = calloc(1, total)) == NULL) {
+		free(b);
+		return NULL;
+	}
+	memcpy(buf, &h, sizeof(h));
+	o = sizeof(h);
+	for (s = 0; s < REGISTRY_COUNT; s++) {
+		const struct registry_service *r =
+		    registry_get((enum registry_id)s);
+
+		for (e = 0; e < r->n_endpoints; e++) {
+			struct fw_port fp;
+
+			memset(&fp, 0, sizeof(fp));
+			fp.port = p->services[s].ports[e];
+			fp.transports = (uint8_t)
+			    ((r->endpoints[e].transports & REGISTRY_TCP ?
+			    FW_TCP : 0) | (r->endpoints[e].transports &
+			    REGISTRY_UDP ? FW_UDP : 0));
+			fp.kind = r->class == REGISTRY_CLASS_PROTOCOL ?
+			    FW_PORT_PROTOCOL : is_console(s) ? FW_PORT_CONSOLE :
+			    FW_PORT_SERVICE;
+			fp.role = r->role == REGISTRY_ROLE_SERVER ?
+			    FW_ROLE_SERVER : FW_ROLE_CLIENT;
+			fp.enabled = p->services[s].enabled ? 1 : 0;
+			fp.service = (uint8_t)s;
+			fp.endpoint = (uint8_t)e;
+			memcpy(buf + o, &fp, sizeof(fp));
+			o += sizeof(fp);
+		}
+	}
+	/* Policy entries are sorted by (family, address): AF_INET first. */
+	for (int fam = AF_INET, pass = 0; pass < 2; pass++, fam = AF_INET6)
+		for (i = 0; i < p->accessible_ip.n_entries; i++) {
+			const struct policy_acl_entry *a =
+			    &p->accessible_ip.entries[i];
+			struct fw_prefix fp;
+
+			if (!a->active || a->family != fam)
+				continue;
+			prefix_from_entry(&fp, a);
+			memcpy(buf + o, &fp, sizeof(fp));
+			o += sizeof(fp);
+		}
+	for (int fam = AF_INET, pass = 0; pass < 2; pass++, fam = AF_INET6)
+		for (i = 0; i < p->firewall.n_management; i++) {
+			struct fw_prefix fp;
+
+			if (p->firewall.management[i].family != fam)
+				continue;
+			prefix_from_entry(&fp, &p->firewall.management[i]);
+			memcpy(buf + o, &fp, sizeof(fp));
+			o += sizeof(fp);
+		}
+	if (nb > 0)
+		memcpy(buf + o, b, nb * sizeof(*b));
+	free(b);
+	*len = total;
+	return buf;
+}
+
+/* ------------------------------------------------------------------ */
+/* Checking                                                            */
+/* ------------------------------------------------------------------ */
+
+static int
+check_rate(const char *what, uint32_t rate, uint32_t burst, char *err,
+    size_t errlen)
+{
+	if (rate < 1 || rate > FW_MAX_RATE || burst < 1 ||
+	    burst > FW_MAX_RATE) {
+		ferr(err, errlen, "%s: rate %u burst %u out of range", what,
+		    rate, burst);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_header(const struct fw_config_header *h, size_t len, char *err,
+    size_t errlen)
+{
+	uint64_t want;
+
+	if (h->magic != FW_CONFIG_MAGIC || h->version != FW_CONFIG_VERSION) {
+		ferr(err, errlen, "bad magic or version");
+		return -1;
+	}
+	if (h->length != len) {
+		ferr(err, errlen, "length %u, got %zu bytes", h->length, len);
+		return -1;
+	}
+	if ((h->flags & ~FW_F_ALL) != 0 || ((h->flags & FW_F_ACL_ALL) &&
+	    !(h->flags & FW_F_ACL_ACTIVE))) {
+		ferr(err, errlen, "bad flags 0x%x", h->flags);
+		return -1;
+	}
+	if ((h->flags & FW_F_SYN_FLOOD) && check_rate("syn flood",
+	    h->syn_rate, h->syn_burst, err, errlen) == -1)
+		return -1;
+	if ((h->flags & FW_F_ICMP_LIMIT) && check_rate("icmp limit",
+	    h->icmp_rate, h->icmp_burst, err, errlen) == -1)
+		return -1;
+	if (h->src_rate > 100000 || h->src_burst < 1 ||
+	    h->src_burst > FW_MAX_RATE || h->src_max_conn > 65535) {
+		ferr(err, errlen, "per-source limits out of range");
+		return -1;
+	}
+	if (h->ban_seconds < 1 || h->ban_seconds > FW_MAX_BAN_SECONDS) {
+		ferr(err, errlen, "ban_seconds %u out of range",
+		    h->ban_seconds);
+		return -1;
+	}
+	if (h->n_ports > FW_MAX_PORTS || h->n_acl4 > FW_MAX_ACL ||
+	    h->n_acl6 > FW_MAX_ACL || h->n_mgmt4 > FW_MAX_MGMT ||
+	    h->n_mgmt6 > FW_MAX_MGMT || h->n_bans > FW_MAX_BANS) {
+		ferr(err, errlen, "a count exceeds its cap");
+		return -1;
+	}
+	want = sizeof(*h) + (uint64_t)h->n_ports * sizeof(struct fw_port) +
+	    ((uint64_t)h->n_acl4 + h->n_acl6 + h->n_mgmt4 + h->n_mgmt6) *
+	    sizeof(struct fw_prefix) + (uint64_t)h->n_bans *
+	    sizeof(struct fw_ban);
+	if (want != len) {
+		ferr(err, errlen, "counts need %llu bytes, got %zu",
+		    (unsigned long long)want, len);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_port(const struct fw_port *p, char *err, size_t errlen)
+{
+	if (p->port == 0 || p->transports == 0 ||
+	    (p->transports & ~(FW_TCP | FW_UDP)) != 0 ||
+	    p->kind > FW_PORT_CONSOLE || p->role > FW_ROLE_CLIENT ||
+	    p->enabled > 1 || p->service >= REGISTRY_COUNT ||
+	    p->endpoint >= REGISTRY_MAX_ENDPOINTS) {
+		ferr(err, errlen, "bad port entry (port %u)", p->port);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_prefixes(struct rd *r, uint32_t n, unsigned family, const char *what,
+    char *err, size_t errlen)
+{
+	struct fw_prefix x;
+	uint8_t last[16];
+	uint32_t i;
+
+	for (i = 0; i < n; i++) {
+		if (rd_get(r, &x, sizeof(x)) == -1) {
+			ferr(err, errlen, "%s: short", what);
+			return -1;
+		}
+		if (x.family != family || x.len > addr_bytes(family) * 8 ||
+		    x.pad[0] != 0 || x.pad[1] != 0 || prefix_host_bits(&x)) {
+			ferr(err, errlen, "%s[%u]: bad prefix", what, i);
+			return -1;
+		}
+		if (i > 0 && memcmp(x.addr, last, 16) <= 0) {
+			ferr(err, errlen, "%s[%u]: not sorted or overlaps",
+			    what, i);
+			return -1;
+		}
+		/* Sorted and disjoint: each starts after the last ended. */
+		prefix_last(&x, last);
+	}
+	return 0;
+}
+
+static int
+check_bans(struct rd *r, uint32_t n, char *err, size_t errlen)
+{
+	struct fw_ban x, prev;
+	uint32_t i;
+	unsigned k;
+
+	memset(&prev, 0, sizeof(prev));
+	for (i = 0; i < n; i++) {
+		if (rd_get(r, &x, sizeof(x)) == -1) {
+			ferr(err, errlen, "bans: short");
+			return -1;
+		}
+		if ((x.family != 4 && x.family != 6) || x.pad[0] != 0 ||
+		    x.pad[1] != 0 || x.pad[2] != 0 || x.seconds < 1 ||
+		    x.seconds > FW_MAX_BAN_SECONDS) {
+			ferr(err, errlen, "bans[%u]: bad entry", i);
+			return -1;
+		}
+		for (k = addr_bytes(x.family); k < 16; k++)
+			if (x.addr[k] != 0) {
+				ferr(err, errlen, "bans[%u]: bad address", i);
+				return -1;
+			}
+		if (i > 0 && ban_cmp(&prev, &x) >= 0) {
+			ferr(err, errlen, "bans[%u]: not sorted or duplicate",
+			    i);
+			return -1;
+		}
+		prev = x;
+	}
+	return 0;
+}
+
+int
+fw_config_check(const void *buf, size_t len, char *err, size_t errlen)
+{
+	struct fw_config_header h;
+	struct fw_port p;
+	struct rd r = { buf, len, 0 };
+	uint32_t i;
+
+	if (buf == NULL || rd_get(&r, &h, sizeof(h)) == -1) {
+		ferr(err, errlen, "shorter than the header");
+		return -1;
+	}
+	if (check_header(&h, len, err, errlen) == -1)
+		return -1;
+	for (i = 0; i < h.n_ports; i++) {
+		if (rd_get(&r, &p, sizeof(p)) == -1) {
+			ferr(err, errlen, "ports: short");
+			return -1;
+		}
+		if (check_port(&p, err, errlen) == -1)
+			return -1;
+	}
+	if (check_prefixes(&r, h.n_acl4, 4, "acl4", err, errlen) == -1 ||
+	    check_prefixes(&r, h.n_acl6, 6, "acl6", err, errlen) == -1 ||
+	    check_prefixes(&r, h.n_mgmt4, 4, "mgmt4", err, errlen) == -1 ||
+	    check_prefixes(&r, h.n_mgmt6, 6, "mgmt6", err, errlen) == -1 ||
+	    check_bans(&r, h.n_bans, err, errlen) == -1)
+		return -1;
+	if (r.off != len) {
+		ferr(err, errlen, "trailing bytes");
+		return -1;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* config -> IR                                                        */
+/* ------------------------------------------------------------------ */
+
+struct builder {
+	struct fw_ir *ir;
+	size_t cap_rules;
+	bool failed;
+};
+
+static int
+add_set(struct fw_ir *ir, const char *name, enum fw_set_type type,
+    unsigned flags, size_t n)
+{
+	struct fw_set *s = &ir->sets[ir->n_sets];
+
+	memset(s, 0, sizeof(*s));
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	s->type = type;
+	s->flags = flags;
+	if (n > 0 && (s->elems = calloc(n, sizeof(*s->elems))) == NULL)
+		return -1;
+	return (int)ir->n_sets++;
+}
+
+static struct fw_rule *
+rule_new(struct builder *b, const char *comment)
+{
+	struct fw_rule *r;
+
+	if (b->failed)
+		return NULL;
+	if (b->ir->n_rules == b->cap_rules) {
+		size_t cap = b->cap_rules ? b->cap_rules * 2 : 64;
+
+		r = realloc(b->ir->rules, cap * sizeof(*r));
+		if (r == NULL) {
+			b->failed = true;
+			return NULL;
+		}
+		b->ir->rules = r;
+		b->cap_rules = cap;
+	}
+	r = &b->ir->rules[b->ir->n_rules++];
+	memset(r, 0, sizeof(*r));
+	snprintf(r->comment, sizeof(r->comment), "%s", comment ? comment : "");
+	return r;
+}
+
+static void
+m_add(struct fw_rule *r, enum fw_match_kind kind, bool neg, uint32_t a,
+    uint32_t b, uint32_t c, int set)
+{
+	if (r == NULL || r->n >= FW_RULE_MAX_MATCH)
+		return;
+	r->m[r->n].kind = kind;
+	r->m[r->n].neg = neg;
+	r->m[r->n].a = a;
+	r->m[r->n].b = b;
+	r->m[r->n].c = c;
+	r->m[r->n].set = set;
+	r->n++;
+}
+
+#define M(r, k, neg, a, b, c, s) m_add((r), (k), (neg), (a), (b), (c), (s))
+
+static void
+verdict(struct fw_rule *r, enum fw_verdict v, bool counter)
+{
+	if (r == NULL)
+		return;
+	r->verdict = v;
+	r->counter = counter;
+}
+
+static void
+scan_rule(struct builder *b, const char *name, uint32_t mask, uint32_t value)
+{
+	struct fw_rule *r = rule_new(b, name);
+
+	M(r, FW_M_L4PROTO, false, IPPROTO_TCP, 0, 0, -1);
+	M(r, FW_M_TCP_FLAGS, false, mask, value, 0, -1);
+	verdict(r, FW_V_DROP, true);
+}
+
+#define TCP_ALL	(FW_TCP_FIN | FW_TCP_SYN | FW_TCP_RST | FW_TCP_PSH | \
+		 FW_TCP_ACK | FW_TCP_URG)
+
+static void
+build_dos(struct builder *b, const struct fw_config_header *h)
+{
+	struct fw_rule *r;
+
+	if (h->flags & FW_F_NULL_SCAN)
+		scan_rule(b, "null scan", TCP_ALL, 0);
+	if (h->flags & FW_F_XMAS_SCAN)
+		scan_rule(b, "xmas scan", TCP_ALL, TCP_ALL);
+	if (h->flags & FW_F_NMAP_XMAS_SCAN)
+		scan_rule(b, "nmap-xmas scan", TCP_ALL,
+		    FW_TCP_FIN | FW_TCP_PSH | FW_TCP_URG);
+	if (h->flags & FW_F_SYN_FIN_SCAN)
+		scan_rule(b, "syn/fin scan", FW_TCP_SYN | FW_TCP_FIN,
+		    FW_TCP_SYN | FW_TCP_FIN);
+	if (h->flags & FW_F_SYN_RST_SCAN)
+		scan_rule(b, "syn/rst scan", FW_TCP_SYN | FW_TCP_RST,
+		    FW_TCP_SYN | FW_TCP_RST);
+	if (h->flags & FW_F_FIN_SCAN)
+		scan_rule(b, "fin scan", TCP_ALL, FW_TCP_FIN);
+	if (h->flags & FW_F_NMAP_ID_SCAN)
+		scan_rule(b, "nmap-id scan", TCP_ALL,
+		    FW_TCP_SYN | FW_TCP_FIN | FW_TCP_PSH | FW_TCP_URG);
+	if (h->flags & FW_F_NEW_WITHOUT_SYN) {
+		r = rule_new(b, "new connection without syn");
+		M(r, FW_M_L4PROTO, false, IPPROTO_TCP, 0, 0, -1);
+		M(r, FW_M_CT_STATE, false, FW_CT_NEW, 0, 0, -1);
+		M(r, FW_M_TCP_FLAGS, true, FW_TCP_FIN | FW_TCP_SYN |
+		    FW_TCP_RST | FW_TCP_ACK, FW_TCP_SYN, 0, -1);
+		verdict(r, FW_V_DROP, true);
+	}
+	if (h->flags & FW_F_SYN_FLOOD) {
+		r = rule_new(b, "syn flood");
+		M(r, FW_M_L4PROTO, false, IPPROTO_TCP, 0, 0, -1);
+		M(r, FW_M_TCP_FLAGS, false, FW_TCP_FIN | FW_TCP_SYN |
+		    FW_TCP_RST | FW_TCP_ACK, FW_TCP_SYN, 0, -1);
+		M(r, FW_M_LIMIT_OVER, false, h->syn_rate, h->syn_burst, 0, -1);
+		verdict(r, FW_V_DROP, true);
+	}
+	if (h->flags & FW_F_ICMP_LIMIT) {
+		r = rule_new(b, "icmp limit");
+		M(r, FW_M_L4PROTO, false, IPPROTO_ICMP, 0, 0, -1);
+		M(r, FW_M_ICMP_TYPE, false, 8, 4, 0, -1);
+		M(r, FW_M_LIMIT_OVER, false, h->icmp_rate, h->icmp_burst, 0,
+		    -1);
+		verdict(r, FW_V_DROP, true);
+		r = rule_new(b, "icmpv6 limit");
+		M(r, FW_M_L4PROTO, false, IPPROTO_ICMPV6, 0, 0, -1);
+		M(r, FW_M_ICMP_TYPE, false, 128, 6, 0, -1);
+		M(r, FW_M_LIMIT_OVER, false, h->icmp_rate, h->icmp_burst, 0,
+		    -1);
+		verdict(r, FW_V_DROP, true);
+	}
+}
+
+/* Is (port, transport) served by an enabled server? */
+static bool
+port_served(const struct fw_port *ports, uint32_t n, uint16_t port,
+    unsigned transport)
+{
+	uint32_t i;
+
+	for (i = 0; i < n; i++)
+		if (ports[i].enabled && ports[i].role == FW_ROLE_SERVER &&
+		    ports[i].port == port && (ports[i].transports & transport))
+			return true;
+	return false;
+}
+
+/* Was (port, transport) already handled by an earlier entry? */
+static bool
+port_seen(const struct fw_port *ports, uint32_t upto, bool enabled,
+    uint16_t port, unsigned transport)
+{
+	uint32_t i;
+
+	for (i = 0; i < upto; i++)
+		if ((ports[i].enabled != 0) == enabled &&
+		    ports[i].role == FW_ROLE_SERVER &&
+		    ports[i].port == port && (ports[i].transports & transport))
+			return true;
+	return false;
+}
+
+static void
+build_ports(struct builder *b, const struct fw_config_header *h,
+    const struct fw_port *ports, const int *sets)
+{
+	enum fw_verdict closed = h->flags & FW_F_CLOSED_REJECT ? FW_V_REJECT :
+	    FW_V_DROP;
+	static const unsigned tr[2] = { FW_TCP, FW_UDP };
+	char c[48];
+	uint32_t i;
+	unsigned t;
+	int fam;
+
+	/* Open ports: per the accessible-IP list (guide 3.4). */
+	for (i = 0; i < h->n_ports; i++) {
+		const struct fw_port *p = &ports[i];
+		const struct registry_service *s = registry_get(p->service);
+		bool restricted = (h->flags & FW_F_ACL_ACTIVE) &&
+		    (p->kind == FW_PORT_PROTOCOL || (h->flags & FW_F_ACL_ALL));
+
+		if (!p->enabled || p->role != FW_ROLE_SERVER)
+			continue;
+		for (t = 0; t < 2; t++) {
+			uint32_t l4 = tr[t] == FW_TCP ? IPPROTO_TCP :
+			    IPPROTO_UDP;
+			struct fw_rule *r;
+
+			if (!(p->transports & tr[t]) ||
+			    port_seen(ports, i, true, p->port, tr[t]))
+				continue;
+			snprintf(c, sizeof(c), "%s %s", s->name,
+			    s->endpoints[p->endpoint].key);
+			if (!restricted) {
+				r = rule_new(b, c);
+				M(r, FW_M_L4PROTO, false, l4, 0, 0, -1);
+				M(r, FW_M_DPORT, false, p->port, 0, 0, -1);
+				verdict(r, FW_V_ACCEPT, false);
+				continue;
+			}
+			for (fam = 0; fam < 2; fam++) {
+				r = rule_new(b, fam ? NULL : c);
+				M(r, FW_M_NFPROTO, false, fam ? 6 : 4, 0, 0,
+				    -1);
+				M(r, FW_M_L4PROTO, false, l4, 0, 0, -1);
+				M(r, FW_M_SADDR, false, fam ? 6 : 4, 0, 0,
+				    sets[fam]);
+				M(r, FW_M_DPORT, false, p->port, 0, 0, -1);
+				verdict(r, FW_V_ACCEPT, false);
+			}
+			r = rule_new(b, NULL);
+			M(r, FW_M_L4PROTO, false, l4, 0, 0, -1);
+			M(r, FW_M_DPORT, false, p->port, 0, 0, -1);
+			verdict(r, closed, true);
+		}
+	}
+	/* Closed ports: every port of every disabled server. */
+	for (i = 0; i < h->n_ports; i++) {
+		const struct fw_port *p = &ports[i];
+		const struct registry_service *s = registry_get(p->service);
+
+		if (p->enabled || p->role != FW_ROLE_SERVER)
+			continue;
+		for (t = 0; t < 2; t++) {
+			uint32_t l4 = tr[t] == FW_TCP ? IPPROTO_TCP :
+			    IPPROTO_UDP;
+			struct fw_rule *r;
+
+			if (!(p->transports & tr[t]) ||
+			    port_served(ports, h->n_ports, p->port, tr[t]) ||
+			    port_seen(ports, i, false, p->port, tr[t]))
+				continue;
+			snprintf(c, sizeof(c), "%s %s (disabled)", s->name,
+			    s->endpoints[p->endpoint].key);
+			r = rule_new(b, c);
+			M(r, FW_M_L4PROTO, false, l4, 0, 0, -1);
+			M(r, FW_M_DPORT, false, p->port, 0, 0, -1);
+			verdict(r, closed, true);
+		}
+	}
+}
+
+/* Per-source limits on new TCP connections to protocol and console ports. */
+static void
+build_per_source(struct builder *b, const struct fw_config_header *h,
+    int guarded, const int *meter, const int *conn)
+{
+	enum fw_verdict closed = h->flags & FW_F_CLOSED_REJECT ? FW_V_REJECT :
+	    FW_V_DROP;
+	struct fw_rule *r;
+	int fam;
+
+	for (fam = 0; fam < 2 && h->src_max_conn > 0; fam++) {
+		r = rule_new(b, fam ? NULL : "per-source connection cap");
+		M(r, FW_M_NFPROTO, false, fam ? 6 : 4, 0, 0, -1);
+		M(r, FW_M_L4PROTO, false, IPPROTO_TCP, 0, 0, -1);
+		M(r, FW_M_DPORT_SET, false, 0, 0, 0, guarded);
+		M(r, FW_M_CT_STATE, false, FW_CT_NEW, 0, 0, -1);
+		M(r, FW_M_CT_COUNT, false, h->src_max_conn, 0, fam ? 6 : 4,
+		    conn[fam]);
+		verdict(r, closed, true);
+	}
+	for (fam = 0; fam < 2 && h->src_rate > 0; fam++) {
+		r = rule_new(b, fam ? NULL : "per-source new-connection rate");
+		M(r, FW_M_NFPROTO, false, fam ? 6 : 4, 0, 0, -1);
+		M(r, FW_M_L4PROTO, false, IPPROTO_TCP, 0, 0, -1);
+		M(r, FW_M_DPORT_SET, false, 0, 0, 0, guarded);
+		M(r, FW_M_CT_STATE, false, FW_CT_NEW, 0, 0, -1);
+		M(r, FW_M_METER, false, h->src_rate, h->src_burst, fam ? 6 : 4,
+		    meter[fam]);
+		verdict(r, FW_V_DROP, true);
+	}
+}
+
+static void
+build_default_drop(struct builder *b, const struct fw_port *ports,
+    uint32_t n)
+{
+	static const uint32_t v6types[] = { 128, 133, 134, 135, 136 };
+	struct fw_rule *r;
+	uint32_t i;
+
+	/*
+	 * Replies to our DHCP client can be broadcast and so escape
+	 * conntrack (RFC 2131 section 4.1); NTP and every other client's
+	 * replies are established and accepted above.
+	 */
+	for (i = 0; i < n; i++) {
+		if (!ports[i].enabled || ports[i].role != FW_ROLE_CLIENT ||
+		    ports[i].service != REGISTRY_DHCP_CLIENT)
+			continue;
+		r = rule_new(b, "dhcp-client replies");
+		M(r, FW_M_L4PROTO, false, IPPROTO_UDP, 0, 0, -1);
+		M(r, FW_M_SPORT, false, 67, 0, 0, -1);
+		M(r, FW_M_DPORT, false, ports[i].port, 0, 0, -1);
+		verdict(r, FW_V_ACCEPT, false);
+	}
+	r = rule_new(b, "ping");
+	M(r, FW_M_L4PROTO, false, IPPROTO_ICMP, 0, 0, -1);
+	M(r, FW_M_ICMP_TYPE, false, 8, 4, 0, -1);
+	verdict(r, FW_V_ACCEPT, false);
+	/* RFC 4890 section 4.4.1: neighbour discovery must pass. */
+	for (i = 0; i < sizeof(v6types) / sizeof(v6types[0]); i++) {
+		r = rule_new(b, i == 0 ? "ping, neighbour discovery" : NULL);
+		M(r, FW_M_L4PROTO, false, IPPROTO_ICMPV6, 0, 0, -1);
+		M(r, FW_M_ICMP_TYPE, false, v6types[i], 6, 0, -1);
+		verdict(r, FW_V_ACCEPT, false);
+	}
+}
+
+static int
+read_prefixes(struct rd *r, struct fw_set *s, uint32_t n)
+{
+	struct fw_prefix x;
+	uint32_t i;
+
+	for (i = 0; i < n; i++) {
+		if (rd_get(r, &x, sizeof(x)) == -1)
+			return -1;
+		memcpy(s->elems[i].addr, x.addr, 16);
+		s->elems[i].len = x.len;
+	}
+	s->n = n;
+	return 0;
+}
+
+static int
+build_sets(struct fw_ir *ir, const struct fw_config_header *h, struct rd *r,
+    const struct fw_port *ports, int *acl, int *mgmt, int *ban, int *meter,
+    int *conn, int *guarded)
+{
+	struct fw_ban x;
+	uint32_t i;
+	size_t ng = 0;
+	int fam;
+
+	if ((acl[0] = add_set(ir, "acl4", FW_SET_IPV4, FW_SET_INTERVAL,
+	    h->n_acl4)) == -1 ||
+	    (acl[1] = add_set(ir, "acl6", FW_SET_IPV6, FW_SET_INTERVAL,
+	    h->n_acl6)) == -1 ||
+	    (mgmt[0] = add_set(ir, "mgmt4", FW_SET_IPV4, FW_SET_INTERVAL,
+	    h->n_mgmt4)) == -1 ||
+	    (mgmt[1] = add_set(ir, "mgmt6", FW_SET_IPV6, FW_SET_INTERVAL,
+	    h->n_mgmt6)) == -1 ||
+	    (ban[0] = add_set(ir, "ban4", FW_SET_IPV4, FW_SET_TIMEOUT,
+	    h->n_bans)) == -1 ||
+	    (ban[1] = add_set(ir, "ban6", FW_SET_IPV6, FW_SET_TIMEOUT,
+	    h->n_bans)) == -1)
+		return -1;
+	if (read_prefixes(r, &ir->sets[acl[0]], h->n_acl4) == -1 ||
+	    read_prefixes(r, &ir->sets[acl[1]], h->n_acl6) == -1 ||
+	    read_prefixes(r, &ir->sets[mgmt[0]], h->n_mgmt4) == -1 ||
+	    read_prefixes(r, &ir->sets[mgmt[1]], h->n_mgmt6) == -1)
+		return -1;
+	for (fam = 0; fam < 2; fam++)
+		ir->sets[ban[fam]].timeout_s = h->ban_seconds;
+	for (i = 0; i < h->n_bans; i++) {
+		struct fw_set *s;
+
+		if (rd_get(r, &x, sizeof(x)) == -1)
+			return -1;
+		s = &ir->sets[ban[x.family == 4 ? 0 : 1]];
+		memcpy(s->elems[s->n].addr, x.addr, 16);
+		s->elems[s->n].len = x.family == 4 ? 32 : 128;
+		s->elems[s->n].timeout_s = x.seconds;
+		s->n++;
+	}
+	*guarded = meter[0] = meter[1] = conn[0] = conn[1] = -1;
+	if (h->src_rate == 0 && h->src_max_conn == 0)
+		return 0;
+	if ((*guarded = add_set(ir, "guarded", FW_SET_PORT, 0,
+	    h->n_ports)) == -1)
+		return -1;
+	for (i = 0; i < h->n_ports; i++) {
+		struct fw_set *s = &ir->sets[*guarded];
+		uint16_t be = htons(ports[i].port);
+		size_t k;
+
+		if (!ports[i].enabled || ports[i].role != FW_ROLE_SERVER ||
+		    !(ports[i].transports & FW_TCP) ||
+		    ports[i].kind == FW_PORT_SERVICE)
+			continue;
+		for (k = 0; k < ng; k++)
+			if (memcmp(s->elems[k].addr, &be, 2) == 0)
+				break;
+		if (k < ng)
+			continue;
+		memcpy(s->elems[ng].addr, &be, 2);
+		s->elems[ng].len = 16;
+		ng++;
+		s->n = ng;
+	}
+	for (fam = 0; fam < 2 && h->src_max_conn > 0; fam++) {
+		if ((conn[fam] = add_set(ir, fam ? "conn6" : "conn4",
+		    fam ? FW_SET_IPV6 : FW_SET_IPV4, FW_SET_DYNAMIC, 0)) == -1)
+			return -1;
+		ir->sets[conn[fam]].size = 65535;
+	}
+	for (fam = 0; fam < 2 && h->src_rate > 0; fam++) {
+		if ((meter[fam] = add_set(ir, fam ? "meter6" : "meter4",
+		    fam ? FW_SET_IPV6 : FW_SET_IPV4, FW_SET_DYNAMIC |
+		    FW_SET_TIMEOUT, 0)) == -1)
+			return -1;
+		ir->sets[meter[fam]].size = 65535;
+		ir->sets[meter[fam]].timeout_s = 60;
+	}
+	return 0;
+}
+
+struct fw_ir *
+fw_build(const void *config, size_t len)
+{
+	struct fw_config_header h;
+	struct fw_port *ports = NULL;
+	struct builder b;
+	struct fw_rule *r;
+	struct rd rd = { config, len, 0 };
+	int acl[2], mgmt[2], ban[2], meter[2], conn[2], guarded, fam;
+	uint32_t i;
+
+	if (fw_config_check(config, len, NULL, 0) == -1) {
+		errno = EINVAL;
+		return NULL;
+	}
+	memset(&b, 0, sizeof(b));
+	if ((b.ir = calloc(1, sizeof(*b.ir))) == NULL ||
+	    (b.ir->sets = calloc(12, sizeof(*b.ir->sets))) == NULL)
+		goto fail;
+	rd_get(&rd, &h, sizeof(h));
+	if ((ports = calloc(h.n_ports + 1, sizeof(*ports))) == NULL)
+		goto fail;
+	for (i = 0; i < h.n_ports; i++)
+		rd_get(&rd, &ports[i], sizeof(ports[i]));
+	if (build_sets(b.ir, &h, &rd, ports, acl, mgmt, ban, meter, conn,
+	    &guarded) == -1)
+		goto fail;
+	b.ir->default_drop = (h.flags & FW_F_DEFAULT_DROP) != 0;
+
+	/* Loopback and replies are never touched. */
+	r = rule_new(&b, "loopback");
+	M(r, FW_M_IIF_LO, false, 0, 0, 0, -1);
+	verdict(r, FW_V_ACCEPT, false);
+	r = rule_new(&b, "replies");
+	M(r, FW_M_CT_STATE, false, FW_CT_ESTABLISHED | FW_CT_RELATED, 0, 0,
+	    -1);
+	verdict(r, FW_V_ACCEPT, false);
+	if (h.flags & FW_F_INVALID_STATE) {
+		r = rule_new(&b, "invalid state");
+		M(r, FW_M_CT_STATE, false, FW_CT_INVALID, 0, 0, -1);
+		verdict(r, FW_V_DROP, true);
+	}
+	/* Bans; management addresses are never banned. */
+	for (fam = 0; fam < 2; fam++) {
+		r = rule_new(&b, fam ? NULL : "banned sources");
+		M(r, FW_M_NFPROTO, false, fam ? 6 : 4, 0, 0, -1);
+		M(r, FW_M_SADDR, false, fam ? 6 : 4, 0, 0, ban[fam]);
+		M(r, FW_M_SADDR, true, fam ? 6 : 4, 0, 0, mgmt[fam]);
+		verdict(r, FW_V_DROP, true);
+	}
+	build_dos(&b, &h);
+	if (guarded != -1)
+		build_per_source(&b, &h, guarded, meter, conn);
+	build_ports(&b, &h, ports, acl);
+	if (b.ir->default_drop)
+		build_default_drop(&b, ports, h.n_ports);
+	if (b.failed)
+		goto fail;
+	free(ports);
+	return b.ir;
+fail:
+	free(ports);
+	fw_ir_free(b.ir);
+	errno = ENOMEM;
+	return NULL;
+}
+
+void
+fw_ir_free(struct fw_ir *ir)
+{
+	size_t i;
+
+	if (ir == NULL)
+		return;
+	for (i = 0; ir->sets != NULL && i < ir->n_sets; i++)
+		free(ir->sets[i].elems);
+	free(ir->sets);
+	free(ir->rules);
+	free(ir);
+}
+
+int
+fw_ir_set_find(const struct fw_ir *ir, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < ir->n_sets; i++)
+		if (strcmp(ir->sets[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* IR -> nft text                                                      */
+/* ------------------------------------------------------------------ */
+
+static const char *
+set_type_name(enum fw_set_type t)
+{
+	return t == FW_SET_IPV4 ? "ipv4_addr" : t == FW_SET_IPV6 ?
+	    "ipv6_addr" : "inet_service";
+}
+
+static void
+render_elem(FILE *out, const struct fw_set *s, const struct fw_elem *e)
+{
+	char a[INET6_ADDRSTRLEN];
+	uint16_t port;
+
+	if (s->type == FW_SET_PORT) {
+		memcpy(&port, e->addr, 2);
+		fprintf(out, "%u", ntohs(port));
+		return;
+	}
+	inet_ntop(s->type == FW_SET_IPV4 ? AF_INET : AF_INET6, e->addr, a,
+	    sizeof(a));
+	fputs(a, out);
+	if ((s->flags & FW_SET_INTERVAL) &&
+	    e->len != (s->type == FW_SET_IPV4 ? 32 : 128))
+		fprintf(out, "/%u", e->len);
+	if (e->timeout_s != 0)
+		fprintf(out, " timeout %us", e->timeout_s);
+}
+
+static void
+render_set(FILE *out, const struct fw_set *s)
+{
+	size_t i;
+
+	fprintf(out, "\tset %s {\n\t\ttype %s\n", s->name,
+	    set_type_name(s->type));
+	if (s->size)
+		fprintf(out, "\t\tsize %u\n", s->size);
+	if (s->flags) {
+		const char *sep = "";
+
+		fputs("\t\tflags ", out);
+		if (s->flags & FW_SET_DYNAMIC) {
+			fputs("dynamic", out);
+			sep = ",";
+		}
+		if (s->flags & FW_SET_INTERVAL) {
+			fprintf(out, "%sinterval", sep);
+			sep = ",";
+		}
+		if (s->flags & FW_SET_TIMEOUT)
+			fprintf(out, "%stimeout", sep);
+		fputs("\n", out);
+	}
+	if (s->timeout_s)
+		fprintf(out, "\t\ttimeout %us\n", s->timeout_s);
+	if (s->n > 0) {
+		fputs("\t\telements = {", out);
+		for (i = 0; i < s->n; i++) {
+			fputs(i ? ",\n\t\t\t     " : " ", out);
+			render_elem(out, s, &s->elems[i]);
+		}
+		fputs(" }\n", out);
+	}
+	fputs("\t}\n", out);
+}
+
+static const char *
+l4_name(uint32_t p)
+{
+	switch (p) {
+	case IPPROTO_TCP:
+		return "tcp";
+	case IPPROTO_UDP:
+		return "udp";
+	case IPPROTO_ICMP:
+		return "icmp";
+	default:
+		return "ipv6-icmp";
+	}
+}
+
+static void
+render_tcp_flags(FILE *out, uint32_t bits)
+{
+	static const char *const names[] = { "fin", "syn", "rst", "psh",
+	    "ack", "urg" };
+	const char *sep = "";
+	unsigned i;
+
+	if (bits == 0) {
+		fputs("0x0", out);
+		return;
+	}
+	for (i = 0; i < 6; i++)
+		if (bits & (1u << i)) {
+			fprintf(out, "%s%s", sep, names[i]);
+			sep = "|";
+		}
+}
+
+static const char *
+icmp_type_name(uint32_t family, uint32_t type)
+{
+	if (family == 4)
+		return type == 8 ? "echo-request" : "?";
+	switch (type) {
+	case 128:
+		return "echo-request";
+	case 133:
+		return "nd-router-solicit";
+	case 134:
+		return "nd-router-advert";
+	case 135:
+		return "nd-neighbor-solicit";
+	case 136:
+		return "nd-neighbor-advert";
+	default:
+		return "?";
+	}
+}
+
+static void
+render_ct_state(FILE *out, uint32_t bits)
+{
+	static const char *const names[] = { "invalid", "established",
+	    "related", "new" };
+	const char *sep = "";
+	unsigned i;
+
+	fputs("ct state ", out);
+	for (i = 0; i < 4; i++)
+		if (bits & (1u << i)) {
+			fprintf(out, "%s%s", sep, names[i]);
+			sep = ",";
+		}
+}
+
+static void
+render_match(FILE *out, const struct fw_ir *ir, const struct fw_match *m)
+{
+	const char *set = m->set >= 0 ? ir->sets[m->set].name : "?";
+	const char *ip = m->c == 6 ? "ip6" : "ip";
+
+	switch (m->kind) {
+	case FW_M_IIF_LO:
+		fputs("iif \"lo\"", out);
+		break;
+	case FW_M_CT_STATE:
+		render_ct_state(out, m->a);
+		break;
+	case FW_M_NFPROTO:
+		fprintf(out, "meta nfproto %s", m->a == 6 ? "ipv6" : "ipv4");
+		break;
+	case FW_M_L4PROTO:
+		fprintf(out, "meta l4proto %s", l4_name(m->a));
+		break;
+	case FW_M_SADDR:
+		fprintf(out, "%s saddr %s@%s", m->a == 6 ? "ip6" : "ip",
+		    m->neg ? "!= " : "", set);
+		break;
+	case FW_M_TCP_FLAGS:
+		fputs("tcp flags & (", out);
+		render_tcp_flags(out, m->a);
+		fprintf(out, ") %s ", m->neg ? "!=" : "==");
+		render_tcp_flags(out, m->b);
+		break;
+	case FW_M_SPORT:
+		fprintf(out, "th sport %u", m->a);
+		break;
+	case FW_M_DPORT:
+		fprintf(out, "th dport %u", m->a);
+		break;
+	case FW_M_DPORT_SET:
+		fprintf(out, "th dport @%s", set);
+		break;
+	case FW_M_ICMP_TYPE:
+		fprintf(out, "%s type %s", m->b == 6 ? "icmpv6" : "icmp",
+		    icmp_type_name(m->b, m->a));
+		break;
+	case FW_M_LIMIT_OVER:
+		fprintf(out, "limit rate over %u/second burst %u packets",
+		    m->a, m->b);
+		break;
+	case FW_M_METER:
+		fprintf(out, "update @%s { %s saddr limit rate over "
+		    "%u/second burst %u packets }", set, ip, m->a, m->b);
+		break;
+	case FW_M_CT_COUNT:
+		fprintf(out, "add @%s { %s saddr ct count over %u }", set, ip,
+		    m->a);
+		break;
+	}
+}
+
+/* The rule's transport, for reject: IPPROTO_TCP, IPPROTO_UDP or 0. */
+static uint32_t
+rule_l4(const struct fw_rule *r)
+{
+	unsigned i;
+
+	for (i = 0; i < r->n; i++)
+		if (r->m[i].kind == FW_M_L4PROTO)
+			return r->m[i].a;
+	return 0;
+}
+
+static void
+render_rule(FILE *out, const struct fw_ir *ir, const struct fw_rule *r)
+{
+	unsigned i;
+
+	if (r->comment[0] != '\0')
+		fprintf(out, "\t\t# %s\n", r->comment);
+	fputs("\t\t", out);
+	for (i = 0; i < r->n; i++) {
+		render_match(out, ir, &r->m[i]);
+		fputs(" ", out);
+	}
+	if (r->counter)
+		fputs("counter ", out);
+	switch (r->verdict) {
+	case FW_V_ACCEPT:
+		fputs("accept\n", out);
+		break;
+	case FW_V_DROP:
+		fputs("drop\n", out);
+		break;
+	case FW_V_REJECT:
+		fputs(rule_l4(r) == IPPROTO_TCP ? "reject with tcp reset\n" :
+		    "reject with icmpx port-unreachable\n", out);
+		break;
+	}
+}
+
+int
+fw_render_nft(const struct fw_ir *ir, FILE *out)
+{
+	size_t i;
+
+	fputs("# table inet " FW_TABLE ", generated by sluice: do not edit.\n"
+	    "# Creating and deleting the table first makes loading this file "
+	    "replace it.\n"
+	    "add table inet " FW_TABLE "\n"
+	    "delete table inet " FW_TABLE "\n\n"
+	    "table inet " FW_TABLE " {\n", out);
+	for (i = 0; i < ir->n_sets; i++) {
+		render_set(out, &ir->sets[i]);
+		fputs("\n", out);
+	}
+	fprintf(out, "\tchain input {\n\t\ttype filter hook input priority "
+	    "filter; policy %s;\n", ir->default_drop ? "drop" : "accept");
+	for (i = 0; i < ir->n_rules; i++)
+		render_rule(out, ir, &ir->rules[i]);
+	fputs("\t}\n}\n", out);
+	return ferror(out) ? -1 : 0;
+}
