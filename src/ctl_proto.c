@@ -35,6 +35,8 @@ static const struct {
 	[CTL_POLICY_ROLLBACK] = { "policy.rollback", { { "version", JSON_INTEGER },
 	    { NULL, 0 } } },
 	[CTL_RELOAD] = { "reload", { { NULL, 0 } } },
+	[CTL_FIREWALL_SHOW] = { "firewall.show", { { NULL, 0 } } },
+	[CTL_FIREWALL_FLUSH] = { "firewall.flush", { { NULL, 0 } } },
 	[CTL_DEBUG_MONITOR_HASH] = { "debug.monitor-hash", { { NULL, 0 } } },
 	[CTL_DEBUG_MONITOR_KEYGEN] = { "debug.monitor-keygen", { { NULL, 0 } } },
 };

@@ -29,6 +29,7 @@
 #include "engine.h"
 #include "eventlog.h"
 #include "fsutil.h"
+#include "fw.h"
 #include "keygen.h"
 #include "log.h"
 #include "monitor.h"
@@ -51,13 +52,22 @@ struct pending {
 	void *arg;
 };
 
-/* A policy change waiting for the monitor to persist it. */
+/*
+ * A policy change in flight: the synchronous subsystems already run it;
+ * the monitor still has to load the firewall and (for apply/rollback)
+ * save the file.  At most one at a time.
+ */
 struct change {
-	struct ctl_conn *conn;
+	struct ctl_conn *conn;     /* NULL for SIGHUP */
 	struct policy *new;
+	bool from_file;            /* new came from the policy file */
+	int save_fd;               /* sealed memfd to save, or -1 (reload) */
 	char who[64];
-	char what[32];        /* "apply", "rollback" */
+	char what[32];             /* "apply", "rollback", "reload" */
 };
+
+/* What the kernel firewall is doing, for status. */
+enum fw_state { FW_UNKNOWN, FW_ENFORCED, FW_NOT_ENFORCED, FW_FAILED };
 
 struct engine {
 	const struct engine_info *info;
@@ -72,6 +82,9 @@ struct engine {
 	struct pending pending[PRIV_MAX_PENDING];
 	uint32_t next_id;
 	struct change *change;    /* at most one in flight */
+	enum fw_state fw_state;
+	char fw_detail[256];
+	bool ready;               /* READY=1 sent */
 	time_t started;
 	bool test_hooks;
 };
@@ -248,105 +261,277 @@ swap_policy(struct engine *e, struct policy *new, bool from_file)
 		log_warn("policy: %s", new->warnings[i]);
 }
 
-/* SIGHUP or `sluicectl reload`: the file on disk, all or nothing. */
 static int
-engine_reload(struct engine *e, const char *who, char *msg, size_t msglen)
-{
-	struct policy_error err = { "" };
-	struct policy *p;
-	bool from_file = access(e->info->policy_path, F_OK) == 0;
-	int rc = -1;
-
-	/* The subsystems already run the change being saved: don't mix. */
-	if (e->change != NULL) {
-		snprintf(msg, msglen, "a policy change is being saved; "
-		    "reload again when it is done");
-		return -1;
-	}
-	engine_notify(e, "RELOADING=1");
-	p = from_file ? policy_load_file(e->info->policy_path, &err) :
-	    policy_load_default(&err);
-	if (p == NULL) {
-		snprintf(msg, msglen, "%s", err.msg);
-		report_rejected(who, "reload", err.msg);
-	} else if (apply_run(modules, N_MODULES, e->policy, p, &err) < 0) {
-		snprintf(msg, msglen, "%s", err.msg);
-		report_rejected(who, "reload", err.msg);
-		policy_free(p);
-	} else {
-		if (!policy_equal(e->policy, p))
-			report_change(e, e->policy, p, who, "reload");
-		snprintf(msg, msglen, "policy reloaded from %s", p->source);
-		swap_policy(e, p, from_file);
-		rc = 0;
-	}
-	snprintf(e->last_reload, sizeof(e->last_reload), "%s: %s",
-	    rc == 0 ? "ok" : "failed", msg);
-	engine_notify(e, "READY=1");
-	return rc;
-}
-
-static int
-memfd_with(const char *text, size_t len)
+memfd_with(const char *name, const void *data, size_t len)
 {
 	int fd;
 
-	fd = memfd_create("sluice-policy", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0)
 		return -1;
-	if (fsutil_write_all(fd, text, len) < 0) {
+	if (fsutil_write_all(fd, data, len) < 0) {
 		close(fd);
 		return -1;
 	}
-	/* The monitor reads exactly what was validated. */
+	/* The monitor reads exactly what was checked here. */
 	(void)fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW |
 	    F_SEAL_SHRINK | F_SEAL_SEAL);
 	return fd;
 }
 
-static void
-change_persisted(struct engine *e, int status, const void *body, int fd,
+/*
+ * Ask the monitor to load p's firewall.  cb gets the monitor's status:
+ * 0 applied, EPERM when the monitor cannot program nftables (then the
+ * firewall is simply not enforced), anything else a refused ruleset.
+ */
+static int
+firewall_request(struct engine *e, const struct policy *p, priv_cb cb,
     void *arg)
 {
+	size_t len;
+	void *cfg;
+	int fd, rc;
+
+	cfg = fw_config_from_policy(p, NULL, 0, &len);
+	if (cfg == NULL)
+		return -1;
+	fd = memfd_with("sluice-firewall", cfg, len);
+	free(cfg);
+	if (fd < 0)
+		return -1;
+	rc = priv_request(e, PRIV_FIREWALL_APPLY, NULL, 0, fd, PRIV_REPLY, cb,
+	    arg);
+	close(fd);
+	return rc;
+}
+
+/* Record the outcome of a firewall load; true unless it was refused. */
+static bool
+firewall_result(struct engine *e, int status, const void *body)
+{
 	const struct priv_reply *r = body;
-	struct change *c = arg;
-	struct policy_error err = { "" };
-	json_t *result;
+	const char *msg = r != NULL ? r->message : strerror(status);
 
-	e->change = NULL;
-	if (fd >= 0)
-		close(fd);
-	if (status != 0) {
-		char why[320];
-
-		snprintf(why, sizeof(why), "could not save the policy: %s",
-		    r ? r->message : strerror(status));
-		/* Not saved: go back, so running and saved policy agree. */
-		if (apply_run(modules, N_MODULES, c->new, e->policy, &err) < 0)
-			log_error("returning to the previous policy: %s", err.msg);
-		report_rejected(c->who, c->what, why);
-		ctl_conn_reply(c->conn, ctl_reply_error(CTL_EXIT_FAILED, "%s", why));
-		policy_free(c->new);
-		free(c);
-		return;
+	if (status == 0) {
+		e->fw_state = FW_ENFORCED;
+		snprintf(e->fw_detail, sizeof(e->fw_detail), "%s", msg);
+		return true;
 	}
-	result = json_object();
-	{
+	if (status == EPERM || status == EOPNOTSUPP) {
+		if (e->fw_state != FW_NOT_ENFORCED)
+			log_warn("cannot enforce: kernel firewall: %s", msg);
+		e->fw_state = FW_NOT_ENFORCED;
+		snprintf(e->fw_detail, sizeof(e->fw_detail), "%s", msg);
+		return true;
+	}
+	snprintf(e->fw_detail, sizeof(e->fw_detail), "%s", msg);
+	return false;
+}
+
+static void change_saved(struct engine *, int, const void *, int, void *);
+
+/* The last step of a change, whatever its outcome: report and reply. */
+static void
+change_finish(struct engine *e, struct change *c, int code, const char *why)
+{
+	e->change = NULL;
+	if (c->save_fd >= 0)
+		close(c->save_fd);
+	if (code == 0) {
+		json_t *result = json_object();
 		struct diff_summary d = { "", 0, json_array() };
 
 		policy_diff(e->policy, c->new, diff_one, &d);
 		json_object_set_new(result, "changes", d.list);
+		if (d.n > 0)
+			report_change(e, e->policy, c->new, c->who, c->what);
+		json_object_set_new(result, "saved", json_string(
+		    c->save_fd >= 0 ? e->info->policy_path : "not saved"));
+		json_object_set_new(result, "message", json_sprintf(
+		    "policy %s from %s", strcmp(c->what, "reload") == 0 ?
+		    "reloaded" : "applied", c->new->source));
+		swap_policy(e, c->new, c->from_file);
+		if (strcmp(c->what, "reload") == 0)
+			snprintf(e->last_reload, sizeof(e->last_reload), "ok: %s",
+			    c->new->source);
+		if (c->conn != NULL)
+			ctl_conn_reply(c->conn, ctl_reply_ok(result));
+		else {
+			log_info("policy reloaded from %s", c->new->source);
+			json_decref(result);
+		}
+	} else {
+		report_rejected(c->who, c->what, why);
+		if (strcmp(c->what, "reload") == 0)
+			snprintf(e->last_reload, sizeof(e->last_reload),
+			    "failed: %s", why);
+		if (c->conn != NULL)
+			ctl_conn_reply(c->conn, ctl_reply_error(code, "%s", why));
+		policy_free(c->new);
 	}
-	report_change(e, e->policy, c->new, c->who, c->what);
-	json_object_set_new(result, "saved", json_string(e->info->policy_path));
-	swap_policy(e, c->new, true);
-	ctl_conn_reply(c->conn, ctl_reply_ok(result));
 	free(c);
+	engine_notify(e, "READY=1");
+}
+
+/* Undo the synchronous part of a change that failed later. */
+static void
+change_revert(struct engine *e, struct change *c)
+{
+	struct policy_error err = { "" };
+
+	if (apply_run(modules, N_MODULES, c->new, e->policy, &err) < 0)
+		log_error("returning to the previous policy: %s", err.msg);
+}
+
+static void
+fw_restored(struct engine *e, int status, const void *body, int fd, void *arg)
+{
+	(void)arg;
+	if (fd >= 0)
+		close(fd);
+	if (!firewall_result(e, status, body))
+		log_error("restoring the previous firewall failed: %s "
+		    "(the kernel keeps whatever it last accepted)", e->fw_detail);
+}
+
+static void
+change_fw_done(struct engine *e, int status, const void *body, int fd,
+    void *arg)
+{
+	struct change *c = arg;
+	char why[320];
+
+	if (fd >= 0)
+		close(fd);
+	if (!firewall_result(e, status, body)) {
+		snprintf(why, sizeof(why), "the kernel refused the firewall: %s",
+		    e->fw_detail);
+		change_revert(e, c);
+		change_finish(e, c, CTL_EXIT_FAILED, why);
+		return;
+	}
+	if (c->save_fd < 0) {
+		change_finish(e, c, 0, NULL);
+		return;
+	}
+	if (priv_request(e, PRIV_WRITE_POLICY, NULL, 0, c->save_fd, PRIV_REPLY,
+	    change_saved, c) < 0) {
+		snprintf(why, sizeof(why), "could not hand the policy to the "
+		    "monitor: %s", strerror(errno));
+		change_revert(e, c);
+		(void)firewall_request(e, e->policy, fw_restored, NULL);
+		change_finish(e, c, CTL_EXIT_FAILED, why);
+	}
+}
+
+static void
+change_saved(struct engine *e, int status, const void *body, int fd,
+    void *arg)
+{
+	const struct priv_reply *r = body;
+	struct change *c = arg;
+	char why[320];
+
+	if (fd >= 0)
+		close(fd);
+	if (status == 0) {
+		change_finish(e, c, 0, NULL);
+		return;
+	}
+	/* Not saved: go back, so running and saved policy agree. */
+	snprintf(why, sizeof(why), "could not save the policy: %s",
+	    r ? r->message : strerror(status));
+	change_revert(e, c);
+	(void)firewall_request(e, e->policy, fw_restored, NULL);
+	change_finish(e, c, CTL_EXIT_FAILED, why);
 }
 
 /*
- * Validate, apply and persist text as the new policy.  The reply to conn
- * is sent when the monitor has written the file.
+ * Start a change to p (owned from here on): the synchronous subsystems
+ * now, then the firewall and the save through the monitor.  save_text
+ * NULL = nothing to save (reload).  The outcome is reported by
+ * change_finish(), to conn when there is one.
+ */
+static void
+change_begin(struct engine *e, struct ctl_conn *conn, const char *who,
+    const char *what, struct policy *p, bool from_file,
+    const char *save_text, size_t save_len)
+{
+	struct policy_error err = { "" };
+	struct change *c;
+
+	c = calloc(1, sizeof(*c));
+	if (c == NULL) {
+		policy_free(p);
+		if (conn != NULL)
+			ctl_conn_reply(conn, ctl_reply_error(CTL_EXIT_FAILED,
+			    "out of memory"));
+		return;
+	}
+	c->conn = conn;
+	c->new = p;
+	c->from_file = from_file;
+	c->save_fd = -1;
+	snprintf(c->who, sizeof(c->who), "%s", who);
+	snprintf(c->what, sizeof(c->what), "%s", what);
+	e->change = c;
+	engine_notify(e, "RELOADING=1");
+	if (save_text != NULL &&
+	    (c->save_fd = memfd_with("sluice-policy", save_text, save_len)) < 0) {
+		change_finish(e, c, CTL_EXIT_FAILED, "out of memory");
+		return;
+	}
+	if (apply_run(modules, N_MODULES, e->policy, p, &err) < 0) {
+		change_finish(e, c, CTL_EXIT_FAILED, err.msg);
+		return;
+	}
+	if (firewall_request(e, p, change_fw_done, c) < 0) {
+		char why[160];
+
+		snprintf(why, sizeof(why), "could not hand the firewall to the "
+		    "monitor: %s", strerror(errno));
+		change_revert(e, c);
+		change_finish(e, c, CTL_EXIT_FAILED, why);
+	}
+}
+
+/* SIGHUP or `sluicectl reload`: the file on disk, all or nothing. */
+static void
+engine_reload(struct engine *e, struct ctl_conn *conn, const char *who)
+{
+	struct policy_error err = { "" };
+	struct policy *p;
+	bool from_file = access(e->info->policy_path, F_OK) == 0;
+
+	/* The subsystems already run the change in flight: don't mix. */
+	if (e->change != NULL) {
+		const char *why = "a policy change is in progress; reload "
+		    "again when it is done";
+
+		if (conn != NULL)
+			ctl_conn_reply(conn, ctl_reply_error(CTL_EXIT_FAILED,
+			    "%s", why));
+		else
+			log_warn("SIGHUP ignored: %s", why);
+		return;
+	}
+	p = from_file ? policy_load_file(e->info->policy_path, &err) :
+	    policy_load_default(&err);
+	if (p == NULL) {
+		report_rejected(who, "reload", err.msg);
+		snprintf(e->last_reload, sizeof(e->last_reload), "failed: %s",
+		    err.msg);
+		if (conn != NULL)
+			ctl_conn_reply(conn, ctl_reply_error(
+			    CTL_EXIT_INVALID_POLICY, "%s", err.msg));
+		return;
+	}
+	change_begin(e, conn, who, "reload", p, from_file, NULL, 0);
+}
+
+/*
+ * Validate text, then change to it and save it.  The reply to conn is
+ * sent when the monitor has loaded the firewall and written the file.
  */
 static void
 engine_change(struct engine *e, struct ctl_conn *conn, const char *what,
@@ -356,12 +541,10 @@ engine_change(struct engine *e, struct ctl_conn *conn, const char *what,
 	struct policy *p, *again;
 	char dir[PATH_MAX];
 	char *normal = NULL;
-	struct change *c;
-	int fd;
 
 	if (e->change != NULL) {
 		ctl_conn_reply(conn, ctl_reply_error(CTL_EXIT_FAILED,
-		    "another policy change is being saved; try again"));
+		    "another policy change is in progress; try again"));
 		return;
 	}
 	p = policy_load_buffer(name, text, len, basedir, &err);
@@ -397,40 +580,26 @@ engine_change(struct engine *e, struct ctl_conn *conn, const char *what,
 		len = strlen(normal);
 	}
 	policy_free(again);
-	if (apply_run(modules, N_MODULES, e->policy, p, &err) < 0) {
-		report_rejected(ctl_conn_peer(conn), what, err.msg);
-		ctl_conn_reply(conn, ctl_reply_error(CTL_EXIT_FAILED, "%s",
-		    err.msg));
-		policy_free(p);
-		free(normal);
-		return;
-	}
-	c = calloc(1, sizeof(*c));
-	fd = c ? memfd_with(text, len) : -1;
+	change_begin(e, conn, ctl_conn_peer(conn), what, p, true, text, len);
 	free(normal);
-	if (fd < 0 || priv_request(e, PRIV_WRITE_POLICY, NULL, 0, fd,
-	    PRIV_REPLY, change_persisted, c) < 0) {
-		int saved = errno;
-
-		if (fd >= 0)
-			close(fd);
-		(void)apply_run(modules, N_MODULES, p, e->policy, &err);
-		ctl_conn_reply(conn, ctl_reply_error(CTL_EXIT_FAILED,
-		    "could not hand the policy to the monitor: %s",
-		    strerror(saved)));
-		policy_free(p);
-		free(c);
-		return;
-	}
-	close(fd);
-	c->conn = conn;
-	c->new = p;
-	snprintf(c->who, sizeof(c->who), "%s", ctl_conn_peer(conn));
-	snprintf(c->what, sizeof(c->what), "%s", what);
-	e->change = c;
 }
 
 /* --- control commands ------------------------------------------------- */
+
+static const char *
+fw_state_name(enum fw_state s)
+{
+	switch (s) {
+	case FW_ENFORCED:
+		return "enforced";
+	case FW_NOT_ENFORCED:
+		return "not enforced";
+	case FW_FAILED:
+		return "failed";
+	default:
+		return "pending";
+	}
+}
 
 static json_t *
 limitations(const struct engine *e)
@@ -438,12 +607,11 @@ limitations(const struct engine *e)
 	json_t *a = json_array();
 	unsigned i;
 
-	json_array_append_new(a, json_string("kernel enforcement (nftables) "
-	    "is not part of this build: the accessible-IP list, DoS defense "
-	    "and closed ports are not enforced yet"));
-	if (!e->info->net_admin)
-		json_array_append_new(a, json_string("the monitor lacks "
-		    "CAP_NET_ADMIN: nftables could not be programmed"));
+	if (e->fw_state == FW_NOT_ENFORCED || e->fw_state == FW_FAILED)
+		json_array_append_new(a, json_sprintf("kernel firewall %s (%s): "
+		    "the accessible-IP list, DoS defense and closed ports are "
+		    "not enforced by the kernel", fw_state_name(e->fw_state),
+		    e->fw_detail));
 	if (!e->info->privileged)
 		json_array_append_new(a, json_string("started without root: "
 		    "the engine runs as the same user as the monitor"));
@@ -499,6 +667,8 @@ cmd_status(struct engine *e)
 	    "net_admin", e->info->net_admin,
 	    "net_bind_service", e->info->net_bind,
 	    "engine_restarts", (json_int_t)e->info->restarts));
+	json_object_set_new(o, "firewall", json_pack("{s:s, s:s}",
+	    "state", fw_state_name(e->fw_state), "detail", e->fw_detail));
 	json_object_set_new(o, "limitations", limitations(e));
 	json_object_set_new(o, "services_enabled", json_integer(enabled));
 	json_object_set_new(o, "eventlog", eventlog_stats());
@@ -645,6 +815,65 @@ cmd_monitor_hash(struct engine *e, struct ctl_conn *conn)
 	sodium_memzero(&h, sizeof(h));
 }
 
+/* The table this policy means, as `nft -f` text: what the kernel got. */
+static json_t *
+cmd_firewall_show(struct engine *e)
+{
+	struct fw_ir *ir = NULL;
+	char *text = NULL;
+	size_t len = 0, tlen = 0;
+	void *cfg;
+	FILE *f;
+	json_t *r;
+
+	cfg = fw_config_from_policy(e->policy, NULL, 0, &len);
+	if (cfg != NULL)
+		ir = fw_build(cfg, len);
+	free(cfg);
+	if (ir == NULL || (f = open_memstream(&text, &tlen)) == NULL) {
+		fw_ir_free(ir);
+		return ctl_reply_error(CTL_EXIT_FAILED, "building the ruleset: %s",
+		    strerror(errno));
+	}
+	if (fw_render_nft(ir, f) < 0) {
+		fclose(f);
+		free(text);
+		fw_ir_free(ir);
+		return ctl_reply_error(CTL_EXIT_FAILED, "rendering the ruleset");
+	}
+	fclose(f);
+	r = json_pack("{s:s, s:s, s:i, s:i}", "state",
+	    fw_state_name(e->fw_state), "detail", e->fw_detail,
+	    "rules", (int)ir->n_rules, "sets", (int)ir->n_sets);
+	json_object_set_new(r, "nft", json_stringn(text, tlen));
+	free(text);
+	fw_ir_free(ir);
+	return ctl_reply_ok(r);
+}
+
+static void
+flush_done(struct engine *e, int status, const void *body, int fd, void *arg)
+{
+	const struct priv_reply *r = body;
+	struct ctl_conn *conn = arg;
+
+	if (fd >= 0)
+		close(fd);
+	if (status != 0) {
+		ctl_conn_reply(conn, ctl_reply_error(CTL_EXIT_FAILED,
+		    "flushing the firewall: %s", r ? r->message : strerror(status)));
+		return;
+	}
+	e->fw_state = FW_NOT_ENFORCED;
+	snprintf(e->fw_detail, sizeof(e->fw_detail), "removed by %s "
+	    "(sluicectl firewall flush); the next apply or reload loads it "
+	    "again", ctl_conn_peer(conn));
+	eventlog_emit(EVENTLOG_CONFIGURATION, EVENTLOG_WARNING,
+	    EVENTLOG_CONFIG_CHANGED, "who", ctl_conn_peer(conn),
+	    "from", "control socket", "keys", "firewall flushed", NULL);
+	ctl_conn_reply(conn, ctl_reply_ok(NULL));
+}
+
 static void
 keygen_done(struct engine *e, int status, const void *body, int fd, void *arg)
 {
@@ -689,7 +918,6 @@ ctl_handler(struct ctl_conn *conn, const struct ctl_request *req, void *arg)
 {
 	struct engine *e = arg;
 	json_t *args = req->args, *content;
-	char msg[1024];
 	const char *name, *basedir;
 	char *yaml;
 
@@ -764,12 +992,16 @@ ctl_handler(struct ctl_conn *conn, const struct ctl_request *req, void *arg)
 		cmd_rollback(e, conn, args);
 		return;
 	case CTL_RELOAD:
-		if (engine_reload(e, ctl_conn_peer(conn), msg, sizeof(msg)) < 0)
-			ctl_conn_reply(conn, ctl_reply_error(
-			    CTL_EXIT_INVALID_POLICY, "%s", msg));
-		else
-			ctl_conn_reply(conn, ctl_reply_ok(json_pack("{s:s}",
-			    "message", msg)));
+		engine_reload(e, conn, ctl_conn_peer(conn));
+		return;
+	case CTL_FIREWALL_SHOW:
+		ctl_conn_reply(conn, cmd_firewall_show(e));
+		return;
+	case CTL_FIREWALL_FLUSH:
+		if (priv_request(e, PRIV_FIREWALL_FLUSH, NULL, 0, -1, PRIV_REPLY,
+		    flush_done, conn) < 0)
+			ctl_conn_reply(conn, ctl_reply_error(CTL_EXIT_FAILED,
+			    "%s", strerror(errno)));
 		return;
 	case CTL_DEBUG_MONITOR_HASH:
 	case CTL_DEBUG_MONITOR_KEYGEN:
@@ -795,19 +1027,35 @@ static void
 signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct engine *e = arg;
-	char msg[1024];
 
 	(void)what;
 	if (sig == SIGHUP) {
-		if (engine_reload(e, "SIGHUP", msg, sizeof(msg)) < 0)
-			log_error("reload failed, running policy kept: %s", msg);
-		else
-			log_info("%s", msg);
+		engine_reload(e, NULL, "SIGHUP");
 		return;
 	}
 	log_info("stopping on signal %d", (int)sig);
 	engine_notify(e, "STOPPING=1");
 	event_base_loopexit(e->base, NULL);
+}
+
+static void report_limits(struct engine *e);
+
+static void
+start_fw_done(struct engine *e, int status, const void *body, int fd,
+    void *arg)
+{
+	(void)arg;
+	if (fd >= 0)
+		close(fd);
+	if (!firewall_result(e, status, body)) {
+		/* Fail closed: whatever table the kernel holds stays. */
+		e->fw_state = FW_FAILED;
+		log_error("the kernel refused the firewall: %s", e->fw_detail);
+	}
+	report_limits(e);
+	log_info("ready: policy %s, firewall %s", e->policy->source,
+	    fw_state_name(e->fw_state));
+	engine_notify(e, "READY=1");
 }
 
 /* Cold start: the first since the kernel booted (guide 3.5). */
@@ -922,9 +1170,13 @@ engine_run(const struct engine_info *info)
 	if (e->ctl == NULL)
 		goto out;
 	report_start(e);
-	report_limits(e);
-	log_info("ready: policy %s, control socket %s", e->policy->source, sock);
-	engine_notify(e, "READY=1");
+	/* Ready once the kernel holds the policy's firewall (or cannot). */
+	if (firewall_request(e, e->policy, start_fw_done, NULL) < 0) {
+		log_error("handing the firewall to the monitor: %s",
+		    strerror(errno));
+		goto out;
+	}
+	log_info("control socket %s", sock);
 	event_base_dispatch(e->base);
 	eventlog_emit(EVENTLOG_SYSTEM, EVENTLOG_NOTICE, EVENTLOG_SHUTDOWN, NULL);
 	rc = 0;

@@ -35,6 +35,8 @@
 
 #include "engine.h"
 #include "fsutil.h"
+#include "fw.h"
+#include "fw_nl.h"
 #include "keygen.h"
 #include "log.h"
 #include "monitor.h"
@@ -51,6 +53,9 @@
 /* Bounds on what the engine may ask the hash worker to spend. */
 #define HASH_MAX_OPSLIMIT 16
 #define HASH_MAX_MEMLIMIT (1024ull << 20)
+
+/* Above the largest config fw.h's caps allow (~2.3 MB). */
+#define FW_MAX_CONFIG_BYTES (4u << 20)
 
 struct monitor {
 	const struct monitor_config *cfg;
@@ -396,6 +401,60 @@ handle_verify(struct monitor *m, uint32_t id, struct priv_verify *req)
 	reply(m, id, status, "%s", status == 0 ? "match" : "no match");
 }
 
+/*
+ * The engine's firewall config is untrusted bytes to the monitor: checked
+ * by fw_config_check() before anything is built from it, and only ever
+ * turned into table inet sluice.
+ */
+static void
+handle_firewall(struct monitor *m, uint32_t id, int fd)
+{
+	struct fw_nl_stats st;
+	struct fw_ir *ir;
+	char err[256], *buf = NULL;
+	size_t len;
+	long n4, n6;
+
+	if (!m->info.net_admin) {
+		reply(m, id, EPERM, "the monitor lacks CAP_NET_ADMIN");
+		return;
+	}
+	if (fd < 0 || lseek(fd, 0, SEEK_SET) < 0 ||
+	    fsutil_read_fd(fd, FW_MAX_CONFIG_BYTES, &buf, &len) < 0) {
+		reply(m, id, fd < 0 ? EINVAL : errno, "reading the firewall "
+		    "config: %s", fd < 0 ? "none passed" : strerror(errno));
+		return;
+	}
+	if (fw_config_check(buf, len, err, sizeof(err)) < 0) {
+		log_error("firewall config from the engine refused: %s", err);
+		reply(m, id, EINVAL, "config refused: %s", err);
+		free(buf);
+		return;
+	}
+	ir = fw_build(buf, len);
+	free(buf);
+	if (ir == NULL) {
+		reply(m, id, errno, "building the ruleset: %s", strerror(errno));
+		return;
+	}
+	if (fw_nl_apply_stats(ir, &st, err, sizeof(err)) < 0) {
+		int e = errno;
+
+		fw_ir_free(ir);
+		/* No nf_tables in this kernel: nothing can be enforced. */
+		reply(m, id, e == EPERM || e == EPROTONOSUPPORT ||
+		    e == EAFNOSUPPORT ? EOPNOTSUPP : (e ? e : EIO), "%s", err);
+		return;
+	}
+	/* Read back: a truncated element list is acked without error. */
+	n4 = fw_nl_count_elements("acl4", err, sizeof(err));
+	n6 = fw_nl_count_elements("acl6", err, sizeof(err));
+	reply(m, id, 0, "table inet sluice: %zu rules, acl %ld+%ld entries, "
+	    "%zu-byte batch committed in %.1f ms", ir->n_rules, n4, n6,
+	    st.batch_bytes, st.commit_ms);
+	fw_ir_free(ir);
+}
+
 /* Keys leave the monitor in a sealed memfd, never inline or on disk. */
 static void
 handle_keygen(struct monitor *m, uint32_t id, const struct priv_keygen *req)
@@ -491,6 +550,20 @@ handle_engine(struct monitor *m)
 	case PRIV_GENERATE_KEY:
 		handle_keygen(m, hdr->id, body);
 		break;
+	case PRIV_FIREWALL_APPLY:
+		handle_firewall(m, hdr->id, fd);
+		break;
+	case PRIV_FIREWALL_FLUSH: {
+		char err[256] = "";
+
+		if (!m->info.net_admin)
+			reply(m, hdr->id, EPERM, "the monitor lacks CAP_NET_ADMIN");
+		else if (fw_nl_flush(err, sizeof(err)) < 0)
+			reply(m, hdr->id, errno ? errno : EIO, "%s", err);
+		else
+			reply(m, hdr->id, 0, "table inet sluice removed");
+		break;
+	}
 	default:
 		log_error("unexpected message type %u from the engine", hdr->type);
 		rc = -1;

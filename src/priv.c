@@ -17,6 +17,8 @@ priv_body_size(uint32_t type)
 	switch (type) {
 	case PRIV_PING:
 	case PRIV_WRITE_POLICY:
+	case PRIV_FIREWALL_APPLY:
+	case PRIV_FIREWALL_FLUSH:
 		return 0;
 	case PRIV_OPEN_LISTEN:
 		return sizeof(struct priv_open_listen);

@@ -29,6 +29,8 @@ enum priv_type {
 	PRIV_VERIFY_PASSWORD,   /* priv_verify -> PRIV_REPLY */
 	PRIV_NOTIFY,            /* priv_notify -> no reply (systemd readiness) */
 	PRIV_GENERATE_KEY,      /* priv_keygen -> PRIV_REPLY + memfd (PEM) */
+	PRIV_FIREWALL_APPLY,    /* no body, memfd (fw.h config) -> PRIV_REPLY */
+	PRIV_FIREWALL_FLUSH,    /* -> PRIV_REPLY */
 	PRIV_REPLY = 100,       /* priv_reply */
 	PRIV_REPLY_HASH,        /* priv_reply_hash */
 };

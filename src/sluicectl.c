@@ -43,6 +43,7 @@ usage(int status)
 	    "  log verify | log clear\n"
 	    "  policy check FILE | show | diff FILE | apply FILE\n"
 	    "  policy history | rollback [N]\n"
+	    "  firewall show [--nft|--json] | firewall flush\n"
 	    "  reload\n");
 	exit(status);
 }
@@ -227,6 +228,9 @@ cmd_status(int json)
 	printf("monitor:     root %s, CAP_NET_ADMIN %s, CAP_NET_BIND_SERVICE %s\n",
 	    yesno(ps, "monitor_root"), yesno(ps, "net_admin"),
 	    yesno(ps, "net_bind_service"));
+	v = json_object_get(r, "firewall");
+	printf("firewall:    %s%s%s\n", str(v, "state"),
+	    *str(v, "detail") ? ": " : "", str(v, "detail"));
 	printf("services:    %lld enabled (see `sluicectl services`)\n",
 	    (long long)json_integer_value(json_object_get(r, "services_enabled")));
 	json_array_foreach(json_object_get(pol, "warnings"), i, v)
@@ -649,6 +653,35 @@ main(int argc, char **argv)
 		snprintf(name, sizeof(name), "debug.%s", argv[1]);
 		r = call(name, NULL);
 		print_json(r ? r : json_null());
+		json_decref(r);
+		return 0;
+	}
+	if (strcmp(cmd, "firewall") == 0 && argc >= 2 &&
+	    strcmp(argv[1], "flush") == 0 && argc == 2) {
+		json_decref(call("firewall.flush", NULL));
+		puts("table inet sluice removed (the next apply or reload loads "
+		    "it again)");
+		return 0;
+	}
+	if (strcmp(cmd, "firewall") == 0 && argc >= 2 &&
+	    strcmp(argv[1], "show") == 0 && argc <= 3) {
+		const char *opt = argc == 3 ? argv[2] : "";
+		json_t *r;
+
+		if (*opt && strcmp(opt, "--nft") != 0 && strcmp(opt, "--json") != 0)
+			usage(CTL_EXIT_USAGE);
+		r = call("firewall.show", NULL);
+		if (strcmp(opt, "--json") == 0)
+			print_json(r);
+		else if (strcmp(opt, "--nft") == 0)
+			fputs(str(r, "nft"), stdout);
+		else
+			printf("firewall %s%s%s\n%lld rules, %lld sets in table inet "
+			    "sluice (sluicectl firewall show --nft prints them)\n",
+			    str(r, "state"), *str(r, "detail") ? ": " : "",
+			    str(r, "detail"),
+			    (long long)json_integer_value(json_object_get(r, "rules")),
+			    (long long)json_integer_value(json_object_get(r, "sets")));
 		json_decref(r);
 		return 0;
 	}

@@ -9,7 +9,13 @@ set -eu
 RUNS=${RUNS:-15}
 T=$(mktemp -d "${TMPDIR:-/tmp}/sluice-bench.XXXXXX")
 chmod 0755 "$T"
-trap 'st=$?; pkill -9 -f "state-dir $T/state" 2>/dev/null || true; rm -rf "$T"; exit $st' EXIT
+# As root, sluiced loads table inet sluice: keep it in a namespace.
+IN_NS=()
+if [ "$(id -u)" = 0 ] && ip netns add "sluice-b$$" 2>/dev/null; then
+	ip -n "sluice-b$$" link set lo up
+	IN_NS=(ip netns exec "sluice-b$$")
+fi
+trap 'st=$?; pkill -9 -f "state-dir $T/state" 2>/dev/null || true; rm -rf "$T"; ip netns del "sluice-b$$" 2>/dev/null || true; exit $st' EXIT
 
 rss_kb() { # pid -> VmRSS of it and its children, in kB
 	local total=0 p
@@ -24,7 +30,7 @@ median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+
 : >"$T/ready"; : >"$T/rss"
 for i in $(seq 1 "$RUNS"); do
 	rm -rf "$T/state"
-	out=$("$top_builddir/test/helpers/notify-run" 10000 "$T/pid" -- \
+	out=$("${IN_NS[@]}" "$top_builddir/test/helpers/notify-run" 10000 "$T/pid" -- \
 	    "$top_builddir/sluiced" -f -c "$T/none.yaml" --state-dir "$T/state" 2>/dev/null)
 	pid=$(cat "$T/pid")
 	echo "${out#ready }" >>"$T/ready"

@@ -16,6 +16,19 @@ POLICY="$T/sluice.yaml"
 DAEMON_PID=
 CLEANUP_PIDS=
 
+# As root the daemon programs nftables: give it a network namespace of
+# its own so table inet sluice never lands in the host's ruleset.  IN_NS
+# prefixes every command that must share the daemon's network (abstract
+# NOTIFY_SOCKET, loopback peers, nft).
+NS=
+IN_NS=()
+if [ "$(id -u)" = 0 ] && command -v ip >/dev/null 2>&1 &&
+    ip netns add "sluice-t$$" 2>/dev/null; then
+	NS="sluice-t$$"
+	ip -n "$NS" link set lo up
+	IN_NS=(ip netns exec "$NS")
+fi
+
 cleanup() {
 	local p st=$?
 	for p in $DAEMON_PID $CLEANUP_PIDS; do
@@ -36,6 +49,7 @@ cleanup() {
 		st=1
 	fi
 	rm -rf "$T"
+	[ -n "$NS" ] && ip netns del "$NS" 2>/dev/null
 	exit "$st"
 }
 trap cleanup EXIT
@@ -61,7 +75,7 @@ ctl() {
 # start_daemon [extra sluiced args] - waits for READY=1 (10 s at most).
 start_daemon() {
 	local out
-	out=$("$NOTIFY_RUN" 10000 "$T/daemon.pid" -- "$SLUICED" -f \
+	out=$("${IN_NS[@]}" "$NOTIFY_RUN" 10000 "$T/daemon.pid" -- "$SLUICED" -f \
 	    -c "$POLICY" --state-dir "$STATE" "$@" 2>>"$T/daemon.log") || {
 		DAEMON_PID=$(cat "$T/daemon.pid" 2>/dev/null)
 		fail "sluiced did not become ready: $out"

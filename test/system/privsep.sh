@@ -79,7 +79,7 @@ if command -v setpriv >/dev/null; then
 	    "$top_srcdir/contrib/systemd/sluiced.service.in" |
 	    tr 'A-Z' 'a-z' | sed -e 's/cap_/+/g' -e 's/ /,/g')
 	[ -n "$caps" ] || fail "no CapabilityBoundingSet in the unit"
-	out=$("$NOTIFY_RUN" 10000 "$T/daemon.pid" -- setpriv --bounding-set=-all,$caps \
+	out=$("${IN_NS[@]}" "$NOTIFY_RUN" 10000 "$T/daemon.pid" -- setpriv --bounding-set=-all,$caps \
 	    --inh-caps=-all -- "$SLUICED" -f -c "$POLICY" --state-dir "$STATE" \
 	    2>>"$T/daemon.log") || fail "not ready with the unit's capabilities ($caps): $out"
 	DAEMON_PID=$(cat "$T/daemon.pid")
@@ -96,7 +96,7 @@ fi
 mkdir "$T/elsewhere"
 mv "$STATE/policy-history" "$T/moved-history"
 ln -s "$T/elsewhere" "$STATE/policy-history"
-"$NOTIFY_RUN" 10000 "$T/daemon.pid" -- "$SLUICED" -f -c "$POLICY" \
+"${IN_NS[@]}" "$NOTIFY_RUN" 10000 "$T/daemon.pid" -- "$SLUICED" -f -c "$POLICY" \
     --state-dir "$STATE" >"$T/out" 2>>"$T/daemon.log" && fail "started with a symlinked policy-history"
 grep -q "policy-history" "$T/daemon.log" || fail "no error naming policy-history"
 [ -z "$(ls "$T/elsewhere")" ] || fail "the monitor wrote through the symlink"

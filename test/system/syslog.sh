@@ -4,10 +4,10 @@
 . "$top_srcdir/test/system/lib.sh"
 
 command -v socat >/dev/null || skip "socat not installed"
-port=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-socat -u "UDP-RECV:$port,bind=127.0.0.1" "OPEN:$T/received,creat,append" &
+port=$("${IN_NS[@]}" python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"${IN_NS[@]}" socat -u "UDP-RECV:$port,bind=127.0.0.1" "OPEN:$T/received,creat,append" &
 CLEANUP_PIDS="$CLEANUP_PIDS $!"
-wait_for sh -c "ss -Hlun 'sport = :$port' | grep -q ." || fail "socat did not bind"
+wait_for "${IN_NS[@]}" sh -c "ss -Hlun 'sport = :$port' | grep -q ." || fail "socat did not bind"
 cat >"$POLICY" <<Y
 base: hardened
 services:

@@ -11,7 +11,7 @@ if [ "$(id -u)" = 0 ]; then
 	chown nobody "$STATE" "$T/etc"
 	RUNAS=(setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups --inh-caps=-all --)
 fi
-out=$("$NOTIFY_RUN" 10000 "$T/daemon.pid" -- "${RUNAS[@]}" "$SLUICED" -f \
+out=$("${IN_NS[@]}" "$NOTIFY_RUN" 10000 "$T/daemon.pid" -- "${RUNAS[@]}" "$SLUICED" -f \
     -c "$POLICY" --state-dir "$STATE" 2>>"$T/daemon.log") || fail "not ready: $out"
 DAEMON_PID=$(cat "$T/daemon.pid")
 grep -q "running unprivileged" "$T/daemon.log" || fail "no warning about running unprivileged"
