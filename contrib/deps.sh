@@ -14,6 +14,7 @@ BUILD_PKGS="autoconf automake autoconf-archive libtool pkg-config make gcc
 # shellcheck disable=SC2034
 TEST_PKGS="rsyslog socat valgrind iproute2 nftables python3 procps
 	groff-base"
+TEST_PKGS="$TEST_PKGS python3-pymodbus"
 
 # sluice_install_missing PKG... - install those of PKG that dpkg does not
 # know as installed.  Costs one dpkg-query per package and nothing else
