@@ -37,6 +37,11 @@ static const struct {
 	[CTL_RELOAD] = { "reload", { { NULL, 0 } } },
 	[CTL_FIREWALL_SHOW] = { "firewall.show", { { NULL, 0 } } },
 	[CTL_FIREWALL_FLUSH] = { "firewall.flush", { { NULL, 0 } } },
+	[CTL_FIREWALL_BAN] = { "firewall.ban", { { "address", JSON_STRING },
+	    { "seconds", JSON_INTEGER }, { "reason", JSON_STRING }, { NULL, 0 } } },
+	[CTL_FIREWALL_UNBAN] = { "firewall.unban", { { "address", JSON_STRING },
+	    { NULL, 0 } } },
+	[CTL_FIREWALL_BANS] = { "firewall.bans", { { NULL, 0 } } },
 	[CTL_DEBUG_MONITOR_HASH] = { "debug.monitor-hash", { { NULL, 0 } } },
 	[CTL_DEBUG_MONITOR_KEYGEN] = { "debug.monitor-keygen", { { NULL, 0 } } },
 };

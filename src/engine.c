@@ -28,6 +28,7 @@
 #include "ctl.h"
 #include "engine.h"
 #include "eventlog.h"
+#include "bans.h"
 #include "fsutil.h"
 #include "fw.h"
 #include "keygen.h"
@@ -68,6 +69,9 @@ struct change {
 
 /* What the kernel firewall is doing, for status. */
 enum fw_state { FW_UNKNOWN, FW_ENFORCED, FW_NOT_ENFORCED, FW_FAILED };
+static const char *fw_state_name(enum fw_state s);
+struct engine;
+static void fw_refresh(struct engine *e, struct ctl_conn *conn);
 
 struct engine {
 	const struct engine_info *info;
@@ -84,6 +88,9 @@ struct engine {
 	struct change *change;    /* at most one in flight */
 	enum fw_state fw_state;
 	char fw_detail[256];
+	struct bans *bans;
+	bool fw_busy;             /* a refresh (bans) is with the monitor */
+	bool fw_dirty;            /* bans changed while busy: refresh again */
 	bool ready;               /* READY=1 sent */
 	time_t started;
 	bool test_hooks;
@@ -288,11 +295,15 @@ static int
 firewall_request(struct engine *e, const struct policy *p, priv_cb cb,
     void *arg)
 {
-	size_t len;
+	struct fw_ban *bans = NULL;
+	size_t len, nbans = 0;
 	void *cfg;
 	int fd, rc;
 
-	cfg = fw_config_from_policy(p, NULL, 0, &len);
+	if (e->bans != NULL && bans_export(e->bans, time(NULL), &bans, &nbans) < 0)
+		return -1;
+	cfg = fw_config_from_policy(p, bans, nbans, &len);
+	free(bans);
 	if (cfg == NULL)
 		return -1;
 	fd = memfd_with("sluice-firewall", cfg, len);
@@ -371,6 +382,8 @@ change_finish(struct engine *e, struct change *c, int code, const char *why)
 	}
 	free(c);
 	engine_notify(e, "READY=1");
+	if (e->fw_dirty)
+		fw_refresh(e, NULL);
 }
 
 /* Undo the synchronous part of a change that failed later. */
@@ -493,6 +506,142 @@ change_begin(struct engine *e, struct ctl_conn *conn, const char *who,
 		change_revert(e, c);
 		change_finish(e, c, CTL_EXIT_FAILED, why);
 	}
+}
+
+/* --- bans ------------------------------------------------------------ */
+
+static void
+refresh_done(struct engine *e, int status, const void *body, int fd,
+    void *arg)
+{
+	struct ctl_conn *conn = arg;
+	bool ok;
+
+	if (fd >= 0)
+		close(fd);
+	e->fw_busy = false;
+	ok = firewall_result(e, status, body);
+	if (!ok)
+		log_error("updating the firewall's bans failed: %s", e->fw_detail);
+	if (conn != NULL)
+		ctl_conn_reply(conn, ok ? ctl_reply_ok(json_pack("{s:s}",
+		    "firewall", fw_state_name(e->fw_state))) :
+		    ctl_reply_error(CTL_EXIT_FAILED, "the kernel refused the "
+		    "update: %s", e->fw_detail));
+	if (e->fw_dirty)
+		fw_refresh(e, NULL);
+}
+
+/*
+ * Load the running policy's firewall again, with the current bans.  One
+ * at a time: what changes meanwhile is picked up by the next one.  conn
+ * (may be NULL) gets the outcome.
+ */
+static void
+fw_refresh(struct engine *e, struct ctl_conn *conn)
+{
+	if (e->fw_busy || e->change != NULL) {
+		e->fw_dirty = true;
+		if (conn != NULL)
+			ctl_conn_reply(conn, ctl_reply_ok(json_pack("{s:s}",
+			    "firewall", "update queued behind the change in "
+			    "progress")));
+		return;
+	}
+	e->fw_dirty = false;
+	if (firewall_request(e, e->policy, refresh_done, conn) < 0) {
+		log_error("handing the firewall to the monitor: %s",
+		    strerror(errno));
+		if (conn != NULL)
+			ctl_conn_reply(conn, ctl_reply_error(CTL_EXIT_FAILED,
+			    "%s", strerror(errno)));
+		return;
+	}
+	e->fw_busy = true;
+}
+
+/*
+ * Ban addr for seconds: for the control socket now, and for the
+ * subsystems of later releases (login lockout, flood detection).  A
+ * management address is never banned, only reported.  Returns 0, or -1
+ * with a message in err.
+ */
+static int
+engine_ban(struct engine *e, const char *addr, uint32_t seconds,
+    const char *reason, const char *who, char *err, size_t errlen)
+{
+	uint8_t fam, a[16];
+	char secs[16];
+
+	if (bans_parse_addr(addr, &fam, a, err, errlen) < 0)
+		return -1;
+	if (seconds == 0)
+		seconds = e->policy->firewall.ban_seconds;
+	if (seconds > FW_MAX_BAN_SECONDS) {
+		snprintf(err, errlen, "a ban lasts at most %u seconds",
+		    FW_MAX_BAN_SECONDS);
+		return -1;
+	}
+	snprintf(secs, sizeof(secs), "%u", seconds);
+	if (bans_is_management(e->policy, fam, a)) {
+		eventlog_emit(EVENTLOG_NETWORK, EVENTLOG_WARNING,
+		    EVENTLOG_SOURCE_BANNED, "address", addr, "seconds", "0",
+		    "reason", reason, "who", who, "note",
+		    "management address: not banned", NULL);
+		snprintf(err, errlen, "%s is a management address "
+		    "(firewall.management): never banned", addr);
+		return -1;
+	}
+	if (bans_add(e->bans, fam, a, seconds, reason, time(NULL)) < 0) {
+		snprintf(err, errlen, "%s", errno == ENOSPC ? "the ban list is "
+		    "full" : strerror(errno));
+		return -1;
+	}
+	eventlog_emit(EVENTLOG_NETWORK, EVENTLOG_WARNING, EVENTLOG_SOURCE_BANNED,
+	    "address", addr, "seconds", secs, "reason", reason, "who", who,
+	    NULL);
+	return 0;
+}
+
+static void
+cmd_ban(struct engine *e, struct ctl_conn *conn, json_t *args, bool ban)
+{
+	const char *addr = json_string_value(json_object_get(args, "address"));
+	const char *reason = json_string_value(json_object_get(args, "reason"));
+	json_int_t secs = json_integer_value(json_object_get(args, "seconds"));
+	char err[256] = "";
+	uint8_t fam, a[16];
+
+	if (addr == NULL) {
+		ctl_conn_reply(conn, ctl_reply_error(CTL_EXIT_USAGE,
+		    "\"address\" is required"));
+		return;
+	}
+	if (ban) {
+		if (secs < 0 || secs > FW_MAX_BAN_SECONDS) {
+			ctl_conn_reply(conn, ctl_reply_error(CTL_EXIT_USAGE,
+			    "seconds must be 1..%u", FW_MAX_BAN_SECONDS));
+			return;
+		}
+		if (engine_ban(e, addr, (uint32_t)secs, reason ? reason :
+		    "sluicectl", ctl_conn_peer(conn), err, sizeof(err)) < 0) {
+			ctl_conn_reply(conn, ctl_reply_error(CTL_EXIT_FAILED,
+			    "%s", err));
+			return;
+		}
+	} else {
+		if (bans_parse_addr(addr, &fam, a, err, sizeof(err)) < 0 ||
+		    (bans_remove(e->bans, fam, a, time(NULL)) < 0 &&
+		    snprintf(err, sizeof(err), "%s is not banned", addr) > 0)) {
+			ctl_conn_reply(conn, ctl_reply_error(CTL_EXIT_FAILED,
+			    "%s", err));
+			return;
+		}
+		eventlog_emit(EVENTLOG_NETWORK, EVENTLOG_NOTICE,
+		    EVENTLOG_SOURCE_UNBANNED, "address", addr,
+		    "who", ctl_conn_peer(conn), NULL);
+	}
+	fw_refresh(e, conn);
 }
 
 /* SIGHUP or `sluicectl reload`: the file on disk, all or nothing. */
@@ -997,6 +1146,13 @@ ctl_handler(struct ctl_conn *conn, const struct ctl_request *req, void *arg)
 	case CTL_FIREWALL_SHOW:
 		ctl_conn_reply(conn, cmd_firewall_show(e));
 		return;
+	case CTL_FIREWALL_BAN:
+	case CTL_FIREWALL_UNBAN:
+		cmd_ban(e, conn, args, req->cmd == CTL_FIREWALL_BAN);
+		return;
+	case CTL_FIREWALL_BANS:
+		ctl_conn_reply(conn, ctl_reply_ok(bans_json(e->bans, time(NULL))));
+		return;
 	case CTL_FIREWALL_FLUSH:
 		if (priv_request(e, PRIV_FIREWALL_FLUSH, NULL, 0, -1, PRIV_REPLY,
 		    flush_done, conn) < 0)
@@ -1147,6 +1303,11 @@ engine_run(const struct engine_info *info)
 	if (!e->policy_from_file)
 		log_info("%s does not exist: running on the embedded default "
 		    "policy", info->policy_path);
+	e->bans = bans_new(info->state_dir);
+	if (e->bans == NULL) {
+		log_error("out of memory");
+		goto out;
+	}
 	if (eventlog_init(e->base, info->state_dir) < 0)
 		log_error("event log store unavailable in %s; events go to "
 		    "the log only", info->state_dir);
@@ -1192,6 +1353,7 @@ out:
 	if (e->ev_priv != NULL)
 		event_free(e->ev_priv);
 	eventlog_fini();
+	bans_free(e->bans);
 	policy_free(e->policy);
 	event_base_free(e->base);
 	return rc;

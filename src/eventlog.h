@@ -68,6 +68,8 @@ enum eventlog_type {
 	EVENTLOG_IP_CONFLICT,        /* "ip-conflict" */
 	EVENTLOG_LINK_DOWN,          /* "link-down" */
 	EVENTLOG_SYSLOG_UNREACHABLE, /* "syslog-unreachable" */
+	EVENTLOG_SOURCE_BANNED,      /* "source-banned": dropped in the kernel */
+	EVENTLOG_SOURCE_UNBANNED,    /* "source-unbanned" */
 	/* Configuration */
 	EVENTLOG_LOGIN_FAILED,       /* "login-failed" */
 	EVENTLOG_IP_CHANGED,         /* "ip-changed" */

@@ -44,6 +44,7 @@ usage(int status)
 	    "  policy check FILE | show | diff FILE | apply FILE\n"
 	    "  policy history | rollback [N]\n"
 	    "  firewall show [--nft|--json] | firewall flush\n"
+	    "  firewall ban ADDRESS [SECONDS] [REASON] | unban ADDRESS | bans [--json]\n"
 	    "  reload\n");
 	exit(status);
 }
@@ -653,6 +654,53 @@ main(int argc, char **argv)
 		snprintf(name, sizeof(name), "debug.%s", argv[1]);
 		r = call(name, NULL);
 		print_json(r ? r : json_null());
+		json_decref(r);
+		return 0;
+	}
+	if (strcmp(cmd, "firewall") == 0 && argc >= 3 && argc <= 5 &&
+	    strcmp(argv[1], "ban") == 0) {
+		json_t *args = json_pack("{s:s}", "address", argv[2]);
+		char *end;
+
+		if (argc >= 4) {
+			long long n = strtoll(argv[3], &end, 10);
+
+			if (*end != '\0' || n < 1)
+				die(CTL_EXIT_USAGE, "ban %s: expected seconds > 0",
+				    argv[3]);
+			json_object_set_new(args, "seconds", json_integer(n));
+		}
+		if (argc == 5)
+			json_object_set_new(args, "reason", json_string(argv[4]));
+		json_decref(call("firewall.ban", args));
+		printf("%s banned\n", argv[2]);
+		return 0;
+	}
+	if (strcmp(cmd, "firewall") == 0 && argc == 3 &&
+	    strcmp(argv[1], "unban") == 0) {
+		json_decref(call("firewall.unban", json_pack("{s:s}", "address",
+		    argv[2])));
+		printf("%s unbanned\n", argv[2]);
+		return 0;
+	}
+	if (strcmp(cmd, "firewall") == 0 && argc >= 2 && argc <= 3 &&
+	    strcmp(argv[1], "bans") == 0) {
+		json_t *r = call("firewall.bans", NULL), *v;
+		size_t i;
+
+		if (argc == 3 && strcmp(argv[2], "--json") == 0)
+			print_json(r);
+		else if (argc == 3)
+			usage(CTL_EXIT_USAGE);
+		else {
+			if (json_array_size(r) == 0)
+				puts("no sources banned");
+			json_array_foreach(r, i, v)
+				printf("%-40s %6llds left  %s\n", str(v, "address"),
+				    (long long)json_integer_value(
+				    json_object_get(v, "remaining")),
+				    str(v, "reason"));
+		}
 		json_decref(r);
 		return 0;
 	}

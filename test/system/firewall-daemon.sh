@@ -60,6 +60,40 @@ expect_exit 0 ctl status
 assert_contains "$(cat "$T/out")" "not enforced" "status after flush"
 expect_exit 0 ctl reload
 knft list table inet sluice >/dev/null || fail "reload did not load the table again"
+
+# Bans: in the kernel with a timeout, listed, lifted, kept across a
+# restart, never for a management address.
+printf 'base: hardened\nfirewall:\n  management: [203.0.113.0/24]\n' >"$T/mgmt.yaml"
+expect_exit 0 ctl policy apply "$T/mgmt.yaml"
+expect_exit 0 ctl firewall ban 192.0.2.50 600 "test ban"
+expect_exit 0 ctl firewall ban 2001:db8::66 600
+[ "$(set_count ban4)" = 1 ] || fail "ban4 holds $(set_count ban4) elements"
+[ "$(set_count ban6)" = 1 ] || fail "ban6 holds $(set_count ban6) elements"
+expect_exit 0 ctl firewall bans
+assert_contains "$(cat "$T/out")" "192.0.2.50" "bans lists the ban"
+assert_contains "$(cat "$T/out")" "test ban" "bans shows the reason"
+expect_exit 1 ctl firewall ban 203.0.113.9
+assert_contains "$(cat "$T/err")" "management address" "management never banned"
+expect_exit 1 ctl firewall ban 300.1.1.1
+expect_exit 0 ctl firewall unban 2001:db8::66
+[ "$(set_count ban6)" = 0 ] || fail "unban left the element"
+expect_exit 1 ctl firewall unban 2001:db8::66
+expect_exit 0 ctl log --group network --json
+assert_contains "$(cat "$T/out")" "source-banned" "ban recorded"
+assert_contains "$(cat "$T/out")" "source-unbanned" "unban recorded"
+# A policy change keeps the bans.
+printf 'base: hardened\nfirewall:\n  management: [203.0.113.0/24]\ndevice:\n  name: x\n' >"$T/mgmt2.yaml"
+expect_exit 0 ctl policy apply "$T/mgmt2.yaml"
+[ "$(set_count ban4)" = 1 ] || fail "a policy apply dropped the ban"
+# The kernel expires a short ban by itself, daemon or not.
+expect_exit 0 ctl firewall ban 192.0.2.51 2
+kill9_daemon
+[ "$(set_count ban4)" = 2 ] || fail "expected two bans before expiry"
+wait_for sh -c "[ \"\$(${IN_NS[*]} nft -j list set inet sluice ban4 | grep -o 192.0.2.51 | head -1)\" = '' ]" \
+	|| fail "the 2 s ban did not expire in the kernel"
+# A restart reloads the remaining ban from bans.json.
+start_daemon
+[ "$(set_count ban4)" = 1 ] || fail "restart lost the ban ($(set_count ban4))"
 stop_daemon
 knft list table inet sluice >/dev/null || fail "a clean stop removed the table"
 echo "firewall-daemon: ok"
