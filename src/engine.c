@@ -64,7 +64,8 @@ struct change {
 	bool from_file;            /* new came from the policy file */
 	int save_fd;               /* sealed memfd to save, or -1 (reload) */
 	char who[64];
-	char what[32];             /* "apply", "rollback", "reload" */
+	char what[32];             /* "apply", "rollback", "reload", "revert" */
+	unsigned confirm_s;        /* > 0: revert unless confirmed in time */
 };
 
 /* What the kernel firewall is doing, for status. */
@@ -91,6 +92,8 @@ struct engine {
 	struct bans *bans;
 	bool fw_busy;             /* a refresh (bans) is with the monitor */
 	bool fw_dirty;            /* bans changed while busy: refresh again */
+	struct event *confirm_ev; /* commit-confirmed: reverts when it fires */
+	time_t confirm_by;        /* 0 = nothing awaits confirmation */
 	bool ready;               /* READY=1 sent */
 	time_t started;
 	bool test_hooks;
@@ -362,6 +365,17 @@ change_finish(struct engine *e, struct change *c, int code, const char *why)
 		    "policy %s from %s", strcmp(c->what, "reload") == 0 ?
 		    "reloaded" : "applied", c->new->source));
 		swap_policy(e, c->new, c->from_file);
+		if (c->confirm_s > 0) {
+			struct timeval tv = { (time_t)c->confirm_s, 0 };
+
+			e->confirm_by = time(NULL) + (time_t)c->confirm_s;
+			event_add(e->confirm_ev, &tv);
+			json_object_set_new(result, "confirm_by",
+			    json_integer((json_int_t)e->confirm_by));
+			log_warn("policy applied by %s: it is reverted in %u s "
+			    "unless `sluicectl policy confirm` comes first",
+			    c->who, c->confirm_s);
+		}
 		if (strcmp(c->what, "reload") == 0)
 			snprintf(e->last_reload, sizeof(e->last_reload), "ok: %s",
 			    c->new->source);
@@ -468,7 +482,7 @@ change_saved(struct engine *e, int status, const void *body, int fd,
 static void
 change_begin(struct engine *e, struct ctl_conn *conn, const char *who,
     const char *what, struct policy *p, bool from_file,
-    const char *save_text, size_t save_len)
+    const char *save_text, size_t save_len, unsigned confirm_s)
 {
 	struct policy_error err = { "" };
 	struct change *c;
@@ -485,6 +499,7 @@ change_begin(struct engine *e, struct ctl_conn *conn, const char *who,
 	c->new = p;
 	c->from_file = from_file;
 	c->save_fd = -1;
+	c->confirm_s = confirm_s;
 	snprintf(c->who, sizeof(c->who), "%s", who);
 	snprintf(c->what, sizeof(c->what), "%s", what);
 	e->change = c;
@@ -675,7 +690,7 @@ engine_reload(struct engine *e, struct ctl_conn *conn, const char *who)
 			    CTL_EXIT_INVALID_POLICY, "%s", err.msg));
 		return;
 	}
-	change_begin(e, conn, who, "reload", p, from_file, NULL, 0);
+	change_begin(e, conn, who, "reload", p, from_file, NULL, 0, 0);
 }
 
 /*
@@ -684,7 +699,8 @@ engine_reload(struct engine *e, struct ctl_conn *conn, const char *who)
  */
 static void
 engine_change(struct engine *e, struct ctl_conn *conn, const char *what,
-    const char *name, const char *text, size_t len, const char *basedir)
+    const char *name, const char *text, size_t len, const char *basedir,
+    unsigned confirm_s)
 {
 	struct policy_error err = { "" };
 	struct policy *p, *again;
@@ -694,6 +710,13 @@ engine_change(struct engine *e, struct ctl_conn *conn, const char *what,
 	if (e->change != NULL) {
 		ctl_conn_reply(conn, ctl_reply_error(CTL_EXIT_FAILED,
 		    "another policy change is in progress; try again"));
+		return;
+	}
+	if (e->confirm_by != 0) {
+		ctl_conn_reply(conn, ctl_reply_error(CTL_EXIT_FAILED,
+		    "the last change awaits `sluicectl policy confirm` (it is "
+		    "reverted in %lld s); confirm it first",
+		    (long long)(e->confirm_by - time(NULL))));
 		return;
 	}
 	p = policy_load_buffer(name, text, len, basedir, &err);
@@ -729,8 +752,48 @@ engine_change(struct engine *e, struct ctl_conn *conn, const char *what,
 		len = strlen(normal);
 	}
 	policy_free(again);
-	change_begin(e, conn, ctl_conn_peer(conn), what, p, true, text, len);
+	change_begin(e, conn, ctl_conn_peer(conn), what, p, true, text, len,
+	    confirm_s);
 	free(normal);
+}
+
+/* Commit-confirmed: nobody confirmed, so the version before comes back. */
+static void
+confirm_expired(evutil_socket_t fd, short what, void *arg)
+{
+	struct engine *e = arg;
+	struct policy_error err = { "" };
+	char path[PATH_MAX], dir[PATH_MAX], *text;
+	struct timeval again = { 1, 0 };
+	struct policy *p;
+	size_t len;
+
+	(void)fd;
+	(void)what;
+	if (e->change != NULL) {
+		event_add(e->confirm_ev, &again);
+		return;
+	}
+	e->confirm_by = 0;
+	snprintf(path, sizeof(path), "%s/policy-history/sluice.yaml.1",
+	    e->info->state_dir);
+	fsutil_dirname(e->info->policy_path, dir, sizeof(dir));
+	if (fsutil_read_file(path, POLICY_MAX_FILE_SIZE, &text, &len) < 0) {
+		log_error("unconfirmed change: cannot read %s to revert: %s",
+		    path, strerror(errno));
+		return;
+	}
+	p = policy_load_buffer("policy-history/sluice.yaml.1", text, len, dir,
+	    &err);
+	if (p == NULL)
+		log_error("unconfirmed change: the previous version does not "
+		    "load: %s", err.msg);
+	else {
+		log_warn("unconfirmed change: reverting to the previous policy");
+		change_begin(e, NULL, "confirm timer", "revert", p, true, text,
+		    len, 0);
+	}
+	free(text);
 }
 
 /* --- control commands ------------------------------------------------- */
@@ -816,6 +879,9 @@ cmd_status(struct engine *e)
 	    "net_admin", e->info->net_admin,
 	    "net_bind_service", e->info->net_bind,
 	    "engine_restarts", (json_int_t)e->info->restarts));
+	if (e->confirm_by != 0)
+		json_object_set_new(o, "confirm_within_s", json_integer(
+		    (json_int_t)(e->confirm_by - time(NULL))));
 	json_object_set_new(o, "firewall", json_pack("{s:s, s:s}",
 	    "state", fw_state_name(e->fw_state), "detail", e->fw_detail));
 	json_object_set_new(o, "limitations", limitations(e));
@@ -928,7 +994,7 @@ cmd_rollback(struct engine *e, struct ctl_conn *conn, json_t *args)
 	snprintf(name, sizeof(name), "policy-history/sluice.yaml.%d", (int)n);
 	/* Versions were saved to mean the same from the policy's directory. */
 	fsutil_dirname(e->info->policy_path, dir, sizeof(dir));
-	engine_change(e, conn, "rollback", name, text, len, dir);
+	engine_change(e, conn, "rollback", name, text, len, dir, 0);
 	free(text);
 }
 
@@ -1113,9 +1179,17 @@ ctl_handler(struct ctl_conn *conn, const struct ctl_request *req, void *arg)
 		if (name == NULL)
 			name = "<control>";
 		if (req->cmd == CTL_POLICY_APPLY) {
+			json_int_t cw = json_integer_value(json_object_get(args,
+			    "confirm_within"));
+
+			if (cw < 0 || cw > 86400) {
+				ctl_conn_reply(conn, ctl_reply_error(CTL_EXIT_USAGE,
+				    "confirm_within must be 1..86400 seconds"));
+				return;
+			}
 			engine_change(e, conn, "apply", name,
 			    json_string_value(content),
-			    json_string_length(content), basedir);
+			    json_string_length(content), basedir, (unsigned)cw);
 		} else {
 			struct policy_error err = { "" };
 			struct policy *p = policy_load_buffer(name,
@@ -1136,6 +1210,19 @@ ctl_handler(struct ctl_conn *conn, const struct ctl_request *req, void *arg)
 		return;
 	case CTL_POLICY_HISTORY:
 		ctl_conn_reply(conn, ctl_reply_ok(cmd_history(e)));
+		return;
+	case CTL_POLICY_CONFIRM:
+		if (e->confirm_by == 0) {
+			ctl_conn_reply(conn, ctl_reply_error(CTL_EXIT_FAILED,
+			    "no change awaits confirmation"));
+			return;
+		}
+		event_del(e->confirm_ev);
+		e->confirm_by = 0;
+		eventlog_emit(EVENTLOG_CONFIGURATION, EVENTLOG_NOTICE,
+		    EVENTLOG_CONFIG_CHANGED, "who", ctl_conn_peer(conn),
+		    "from", "control socket", "keys", "change confirmed", NULL);
+		ctl_conn_reply(conn, ctl_reply_ok(NULL));
 		return;
 	case CTL_POLICY_ROLLBACK:
 		cmd_rollback(e, conn, args);
@@ -1303,6 +1390,7 @@ engine_run(const struct engine_info *info)
 	if (!e->policy_from_file)
 		log_info("%s does not exist: running on the embedded default "
 		    "policy", info->policy_path);
+	e->confirm_ev = evtimer_new(e->base, confirm_expired, e);
 	e->bans = bans_new(info->state_dir);
 	if (e->bans == NULL) {
 		log_error("out of memory");
@@ -1354,6 +1442,8 @@ out:
 		event_free(e->ev_priv);
 	eventlog_fini();
 	bans_free(e->bans);
+	if (e->confirm_ev != NULL)
+		event_free(e->confirm_ev);
 	policy_free(e->policy);
 	event_base_free(e->base);
 	return rc;

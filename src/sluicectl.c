@@ -42,6 +42,7 @@ usage(int status)
 	    "  log [--group G] [--since T] [--limit N] [--json|--csv]\n"
 	    "  log verify | log clear\n"
 	    "  policy check FILE | show | diff FILE | apply FILE\n"
+	    "  policy apply --confirm-within SECONDS FILE | policy confirm\n"
 	    "  policy history | rollback [N]\n"
 	    "  firewall show [--nft|--json] | firewall flush\n"
 	    "  firewall ban ADDRESS [SECONDS] [REASON] | unban ADDRESS | bans [--json]\n"
@@ -509,6 +510,7 @@ static int
 cmd_policy(int argc, char **argv)
 {
 	const char *sub = argc > 1 ? argv[1] : "";
+	long long confirm = 0;
 	json_t *r, *v;
 	size_t i;
 
@@ -536,12 +538,33 @@ cmd_policy(int argc, char **argv)
 		json_decref(r);
 		return 0;
 	}
+	if (strcmp(sub, "confirm") == 0 && argc == 2) {
+		json_decref(call("policy.confirm", NULL));
+		puts("change confirmed: it stays");
+		return 0;
+	}
+	if (strcmp(sub, "apply") == 0 && argc == 5 &&
+	    strcmp(argv[2], "--confirm-within") == 0) {
+		/* Commit-confirmed, as on a router: sluicectl policy confirm or
+		 * the previous policy comes back by itself. */
+		char *end;
+		long long n = strtoll(argv[3], &end, 10);
+
+		if (*end != '\0' || n < 1 || n > 86400)
+			die(CTL_EXIT_USAGE, "--confirm-within %s: expected 1..86400 "
+			    "seconds", argv[3]);
+		confirm = n;
+		argv[2] = argv[4];
+		argc = 3;
+	}
 	if ((strcmp(sub, "diff") == 0 || strcmp(sub, "apply") == 0) && argc == 3) {
 		bool apply = sub[0] == 'a';
-		json_t *res, *e;
+		json_t *res, *e, *args = file_args(argv[2]);
 
-		res = call(apply ? "policy.apply" : "policy.diff",
-		    file_args(argv[2]));
+		if (confirm > 0)
+			json_object_set_new(args, "confirm_within",
+			    json_integer(confirm));
+		res = call(apply ? "policy.apply" : "policy.diff", args);
 		v = apply ? json_object_get(res, "changes") : res;
 		json_array_foreach(v, i, e) {
 			const char *o = json_string_value(json_object_get(e, "old"));
@@ -555,6 +578,9 @@ cmd_policy(int argc, char **argv)
 		else if (apply)
 			printf("%zu change(s) applied; saved to %s\n",
 			    json_array_size(v), str(res, "saved"));
+		if (apply && confirm > 0 && json_object_get(res, "confirm_by"))
+			printf("reverted in %lld s unless you run `sluicectl policy "
+			    "confirm`\n", confirm);
 		else if (json_array_size(v) == 0)
 			puts("no differences");
 		json_decref(res);

@@ -80,4 +80,29 @@ stop_daemon
 start_daemon
 expect_exit 0 ctl policy show
 assert_contains "$(cat "$T/out")" "from-base" "restart loads the saved policy"
+
+# Commit-confirmed: an unconfirmed change reverts by itself.
+printf 'base: hardened\ndevice:\n  name: unconfirmed\n' >"$T/c1.yaml"
+expect_exit 0 ctl policy apply --confirm-within 2 "$T/c1.yaml"
+assert_contains "$(cat "$T/out")" "reverted in 2 s" "confirm notice"
+expect_exit 0 ctl status --json
+python3 -c 'import json,sys; assert json.load(open(sys.argv[1]))["confirm_within_s"] <= 2' "$T/out" \
+	|| fail "status does not show the pending confirmation"
+expect_exit 1 ctl policy apply "$T/new.yaml"
+assert_contains "$(cat "$T/err")" "awaits" "apply refused while a change awaits confirmation"
+wait_for sh -c "'$SLUICECTL' --state-dir '$STATE' policy show | grep -q from-base" \
+	|| fail "the unconfirmed change was not reverted"
+"$SLUICED" --check -c "$POLICY" >/dev/null || fail "reverted file does not load"
+grep -q unconfirmed "$POLICY" && fail "the saved file still holds the unconfirmed change"
+expect_exit 0 ctl log --group configuration --json
+assert_contains "$(cat "$T/out")" "confirm timer" "revert recorded"
+# A confirmed change stays, and there is nothing left to confirm.
+printf 'base: hardened\ndevice:\n  name: confirmed\n' >"$T/c2.yaml"
+expect_exit 0 ctl policy apply --confirm-within 30 "$T/c2.yaml"
+expect_exit 0 ctl policy confirm
+expect_exit 0 ctl status --json
+python3 -c 'import json,sys; assert "confirm_within_s" not in json.load(open(sys.argv[1]))' "$T/out" \
+	|| fail "confirmation still pending after confirm"
+expect_exit 1 ctl policy confirm
+expect_exit 64 ctl policy apply --confirm-within 0 "$T/c2.yaml"
 echo "apply: ok"
