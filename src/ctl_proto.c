@@ -15,7 +15,7 @@ struct ctl_arg {
 	json_type type;
 };
 
-#define CTL_MAX_ARGS 6
+#define CTL_MAX_ARGS 8
 
 static const struct {
 	const char *name;
@@ -31,7 +31,9 @@ static const struct {
 	    { "content", JSON_STRING }, { "basedir", JSON_STRING }, { NULL, 0 } } },
 	[CTL_POLICY_APPLY] = { "policy.apply", { { "name", JSON_STRING },
 	    { "content", JSON_STRING }, { "basedir", JSON_STRING },
-	    { "confirm_within", JSON_INTEGER }, { NULL, 0 } } },
+	    { "confirm_within", JSON_INTEGER },
+	    { "ssh_connection", JSON_STRING }, { "force", JSON_INTEGER },
+	    { NULL, 0 } } },
 	[CTL_POLICY_HISTORY] = { "policy.history", { { NULL, 0 } } },
 	[CTL_POLICY_ROLLBACK] = { "policy.rollback", { { "version", JSON_INTEGER },
 	    { NULL, 0 } } },

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,7 @@
 #include "bans.h"
 #include "fsutil.h"
 #include "fw.h"
+#include "fw_eval.h"
 #include "keygen.h"
 #include "log.h"
 #include "monitor.h"
@@ -694,13 +696,65 @@ engine_reload(struct engine *e, struct ctl_conn *conn, const char *who)
 }
 
 /*
+ * The guide's WARNING (section 3.4): refuse a policy whose firewall would
+ * drop the session the operator applies it from.  ssh is the client's
+ * SSH_CONNECTION ("client port server port").  Returns 0 when the session
+ * survives (or nothing can be told), -1 with the reason in err.
+ */
+static int
+lockout_check(struct engine *e, const struct policy *p, const char *ssh,
+    char *err, size_t errlen)
+{
+	char caddr[64], saddr[64], why[96];
+	struct fw_flow f = { .l4proto = IPPROTO_TCP };
+	unsigned cport, sport;
+	struct fw_ban *bans = NULL;
+	struct fw_ir *ir = NULL;
+	size_t len, nbans = 0;
+	void *cfg;
+	int rule;
+	enum fw_verdict v;
+
+	if (ssh == NULL || e->fw_state != FW_ENFORCED ||
+	    sscanf(ssh, "%63s %u %63s %u", caddr, &cport, saddr, &sport) != 4 ||
+	    cport > 65535 || sport > 65535)
+		return 0;
+	caddr[strcspn(caddr, "%")] = '\0';     /* a link-local scope */
+	if (bans_parse_addr(strncmp(caddr, "::ffff:", 7) == 0 &&
+	    strchr(caddr, '.') ? caddr + 7 : caddr, &f.family, f.saddr, why,
+	    sizeof(why)) < 0)
+		return 0;
+	f.sport = (uint16_t)cport;
+	f.dport = (uint16_t)sport;
+	if (bans_export(e->bans, time(NULL), &bans, &nbans) == 0) {
+		cfg = fw_config_from_policy(p, bans, nbans, &len);
+		if (cfg != NULL)
+			ir = fw_build(cfg, len);
+		free(cfg);
+	}
+	free(bans);
+	if (ir == NULL)
+		return 0;
+	v = fw_eval_new(ir, &f, &rule);
+	if (v != FW_V_ACCEPT)
+		snprintf(err, errlen, "this policy would cut off your SSH session "
+		    "from %s to port %u/tcp (%s%s); fix the policy, apply it with "
+		    "--confirm-within SECONDS to have it undone unless confirmed, "
+		    "or with --force", caddr, sport,
+		    rule >= 0 ? "rule: " : "firewall.default_input: drop",
+		    rule >= 0 ? ir->rules[rule].comment : "");
+	fw_ir_free(ir);
+	return v == FW_V_ACCEPT ? 0 : -1;
+}
+
+/*
  * Validate text, then change to it and save it.  The reply to conn is
  * sent when the monitor has loaded the firewall and written the file.
  */
 static void
 engine_change(struct engine *e, struct ctl_conn *conn, const char *what,
     const char *name, const char *text, size_t len, const char *basedir,
-    unsigned confirm_s)
+    unsigned confirm_s, const char *ssh)
 {
 	struct policy_error err = { "" };
 	struct policy *p, *again;
@@ -730,6 +784,15 @@ engine_change(struct engine *e, struct ctl_conn *conn, const char *what,
 		policy_free(p);
 		ctl_conn_reply(conn, ctl_reply_ok(json_pack("{s:[],s:s}",
 		    "changes", "saved", "unchanged")));
+		return;
+	}
+	/* A commit-confirmed change undoes itself: that is its safety net. */
+	if (confirm_s == 0 && lockout_check(e, p, ssh, err.msg,
+	    sizeof(err.msg)) < 0) {
+		report_rejected(ctl_conn_peer(conn), what, err.msg);
+		ctl_conn_reply(conn, ctl_reply_error(CTL_EXIT_FAILED, "%s",
+		    err.msg));
+		policy_free(p);
 		return;
 	}
 	/*
@@ -994,7 +1057,7 @@ cmd_rollback(struct engine *e, struct ctl_conn *conn, json_t *args)
 	snprintf(name, sizeof(name), "policy-history/sluice.yaml.%d", (int)n);
 	/* Versions were saved to mean the same from the policy's directory. */
 	fsutil_dirname(e->info->policy_path, dir, sizeof(dir));
-	engine_change(e, conn, "rollback", name, text, len, dir, 0);
+	engine_change(e, conn, "rollback", name, text, len, dir, 0, NULL);
 	free(text);
 }
 
@@ -1189,7 +1252,10 @@ ctl_handler(struct ctl_conn *conn, const struct ctl_request *req, void *arg)
 			}
 			engine_change(e, conn, "apply", name,
 			    json_string_value(content),
-			    json_string_length(content), basedir, (unsigned)cw);
+			    json_string_length(content), basedir, (unsigned)cw,
+			    json_integer_value(json_object_get(args, "force")) ?
+			    NULL : json_string_value(json_object_get(args,
+			    "ssh_connection")));
 		} else {
 			struct policy_error err = { "" };
 			struct policy *p = policy_load_buffer(name,

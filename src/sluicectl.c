@@ -42,7 +42,8 @@ usage(int status)
 	    "  log [--group G] [--since T] [--limit N] [--json|--csv]\n"
 	    "  log verify | log clear\n"
 	    "  policy check FILE | show | diff FILE | apply FILE\n"
-	    "  policy apply --confirm-within SECONDS FILE | policy confirm\n"
+	    "  policy apply --confirm-within SECONDS FILE | --force FILE\n"
+	    "  policy confirm\n"
 	    "  policy history | rollback [N]\n"
 	    "  firewall show [--nft|--json] | firewall flush\n"
 	    "  firewall ban ADDRESS [SECONDS] [REASON] | unban ADDRESS | bans [--json]\n"
@@ -511,6 +512,7 @@ cmd_policy(int argc, char **argv)
 {
 	const char *sub = argc > 1 ? argv[1] : "";
 	long long confirm = 0;
+	int force = 0;
 	json_t *r, *v;
 	size_t i;
 
@@ -543,6 +545,12 @@ cmd_policy(int argc, char **argv)
 		puts("change confirmed: it stays");
 		return 0;
 	}
+	if (strcmp(sub, "apply") == 0 && argc == 4 &&
+	    strcmp(argv[2], "--force") == 0) {
+		force = 1;
+		argv[2] = argv[3];
+		argc = 3;
+	}
 	if (strcmp(sub, "apply") == 0 && argc == 5 &&
 	    strcmp(argv[2], "--confirm-within") == 0) {
 		/* Commit-confirmed, as on a router: sluicectl policy confirm or
@@ -564,6 +572,12 @@ cmd_policy(int argc, char **argv)
 		if (confirm > 0)
 			json_object_set_new(args, "confirm_within",
 			    json_integer(confirm));
+		/* Lets the daemon refuse a policy that would cut this session. */
+		if (apply && getenv("SSH_CONNECTION") != NULL)
+			json_object_set_new(args, "ssh_connection",
+			    json_string(getenv("SSH_CONNECTION")));
+		if (apply && force)
+			json_object_set_new(args, "force", json_integer(1));
 		res = call(apply ? "policy.apply" : "policy.diff", args);
 		v = apply ? json_object_get(res, "changes") : res;
 		json_array_foreach(v, i, e) {

@@ -61,6 +61,21 @@ assert_contains "$(cat "$T/out")" "not enforced" "status after flush"
 expect_exit 0 ctl reload
 knft list table inet sluice >/dev/null || fail "reload did not load the table again"
 
+# Lockout protection: a policy that would drop the operator's own SSH
+# session is refused, naming why; --force and --confirm-within pass.
+printf 'base: hardened\nfirewall:\n  default_input: drop\n' >"$T/drop.yaml"
+SSH="10.9.9.9 50022 10.9.9.1 22"
+expect_exit 1 env SSH_CONNECTION="$SSH" "$SLUICECTL" --state-dir "$STATE" policy apply "$T/drop.yaml"
+assert_contains "$(cat "$T/err")" "cut off your SSH session from 10.9.9.9 to port 22/tcp" "lockout refusal"
+knft list chain inet sluice input | grep -q 'policy drop' && fail "the refused policy reached the kernel"
+expect_exit 0 env SSH_CONNECTION="$SSH" "$SLUICECTL" --state-dir "$STATE" policy apply --confirm-within 60 "$T/drop.yaml"
+expect_exit 0 ctl policy confirm
+expect_exit 0 env SSH_CONNECTION="$SSH" "$SLUICECTL" --state-dir "$STATE" policy apply --force "$T/acl.yaml"
+expect_exit 0 ctl firewall ban 10.9.9.9 600
+expect_exit 1 env SSH_CONNECTION="$SSH" "$SLUICECTL" --state-dir "$STATE" policy apply "$T/drop.yaml"
+assert_contains "$(cat "$T/err")" "cut off your SSH session" "a banned operator is warned too"
+expect_exit 0 ctl firewall unban 10.9.9.9
+
 # Bans: in the kernel with a timeout, listed, lifted, kept across a
 # restart, never for a management address.
 printf 'base: hardened\nfirewall:\n  management: [203.0.113.0/24]\n' >"$T/mgmt.yaml"
