@@ -95,6 +95,17 @@ struct engine {
 	bool fw_busy;             /* a refresh (bans) is with the monitor */
 	bool fw_dirty;            /* bans changed while busy: refresh again */
 	struct event *confirm_ev; /* commit-confirmed: reverts when it fires */
+	/* Drop counters (guide 3.6 events): polled, compared, reported. */
+	struct event *fw_poll_ev;
+	unsigned fw_gen;          /* +1 per table the kernel accepted */
+	unsigned fw_ir_gen;       /* the generation fw_ir describes */
+	struct fw_ir *fw_ir;
+	size_t fw_n;              /* rules in fw_ir, entries below */
+	uint64_t *fw_last;        /* each rule's counter at the last poll */
+	uint64_t *fw_pending;     /* drops not yet reported */
+	time_t *fw_since;         /* when the unreported drops began */
+	time_t *fw_reported;      /* last report per rule */
+	bool fw_polling;
 	time_t confirm_by;        /* 0 = nothing awaits confirmation */
 	bool ready;               /* READY=1 sent */
 	time_t started;
@@ -330,6 +341,7 @@ firewall_result(struct engine *e, int status, const void *body)
 
 	if (status == 0) {
 		e->fw_state = FW_ENFORCED;
+		e->fw_gen++;      /* a new table: counters start from zero */
 		snprintf(e->fw_detail, sizeof(e->fw_detail), "%s", msg);
 		return true;
 	}
@@ -818,6 +830,150 @@ engine_change(struct engine *e, struct ctl_conn *conn, const char *what,
 	change_begin(e, conn, ctl_conn_peer(conn), what, p, true, text, len,
 	    confirm_s);
 	free(normal);
+}
+
+/* --- drop counters --------------------------------------------------- */
+
+#define FW_POLL_S        5
+#define FW_REPORT_S      60      /* one event per rule per minute at most */
+#define FW_MAX_COUNTERS  4096
+
+static void
+counters_reset(struct engine *e)
+{
+	fw_ir_free(e->fw_ir);
+	free(e->fw_last);
+	free(e->fw_pending);
+	free(e->fw_since);
+	free(e->fw_reported);
+	e->fw_ir = NULL;
+	e->fw_last = e->fw_pending = NULL;
+	e->fw_since = e->fw_reported = NULL;
+	e->fw_n = 0;
+}
+
+/* The IR of the table now loaded, to name the rules whose counters rose. */
+static int
+counters_rebuild(struct engine *e)
+{
+	struct fw_ban *bans = NULL;
+	size_t len, nbans = 0;
+	void *cfg;
+
+	counters_reset(e);
+	if (bans_export(e->bans, time(NULL), &bans, &nbans) < 0)
+		return -1;
+	cfg = fw_config_from_policy(e->policy, bans, nbans, &len);
+	free(bans);
+	if (cfg == NULL)
+		return -1;
+	e->fw_ir = fw_build(cfg, len);
+	free(cfg);
+	if (e->fw_ir == NULL)
+		return -1;
+	e->fw_n = e->fw_ir->n_rules;
+	e->fw_last = calloc(e->fw_n + 1, sizeof(*e->fw_last));
+	e->fw_pending = calloc(e->fw_n + 1, sizeof(*e->fw_pending));
+	e->fw_since = calloc(e->fw_n + 1, sizeof(*e->fw_since));
+	e->fw_reported = calloc(e->fw_n + 1, sizeof(*e->fw_reported));
+	if (!e->fw_last || !e->fw_pending || !e->fw_since || !e->fw_reported) {
+		counters_reset(e);
+		return -1;
+	}
+	e->fw_ir_gen = e->fw_gen;
+	return 0;
+}
+
+static const char *
+rule_name(const struct fw_ir *ir, size_t i)
+{
+	/* A rule without a comment continues the one before it. */
+	for (;; i--) {
+		if (ir->rules[i].comment[0] != '\0')
+			return ir->rules[i].comment;
+		if (i == 0)
+			return "rule";
+	}
+}
+
+static void
+counters_done(struct engine *e, int status, const void *body, int fd,
+    void *arg)
+{
+	uint64_t *cur = NULL;
+	char *buf = NULL;
+	size_t len = 0, n, i;
+	time_t now = time(NULL);
+	bool baseline;
+
+	(void)body;
+	(void)arg;
+	e->fw_polling = false;
+	if (status != 0 || fd < 0 ||
+	    fsutil_read_fd(fd, FW_MAX_COUNTERS * sizeof(uint64_t), &buf,
+	    &len) < 0 || len % sizeof(uint64_t) != 0) {
+		if (fd >= 0)
+			close(fd);
+		free(buf);
+		return;
+	}
+	close(fd);
+	cur = (uint64_t *)(void *)buf;   /* malloc'd: aligned */
+	n = len / sizeof(uint64_t);
+	baseline = e->fw_ir_gen != e->fw_gen || e->fw_ir == NULL;
+	if (baseline && counters_rebuild(e) < 0) {
+		free(buf);
+		return;
+	}
+	for (i = 0; i < n && i < e->fw_n; i++) {
+		const struct fw_rule *r = &e->fw_ir->rules[i];
+		uint64_t d;
+
+		if (cur[i] == FW_NL_NO_COUNTER || r->verdict == FW_V_ACCEPT)
+			continue;
+		/* The table was replaced since: count from its zero. */
+		d = baseline ? cur[i] : cur[i] >= e->fw_last[i] ? cur[i] -
+		    e->fw_last[i] : cur[i];
+		e->fw_last[i] = cur[i];
+		if (d == 0)
+			continue;
+		if (e->fw_pending[i] == 0)
+			e->fw_since[i] = now - FW_POLL_S;
+		e->fw_pending[i] += d;
+	}
+	for (i = 0; i < e->fw_n; i++) {
+		char pk[24], secs[24];
+
+		if (e->fw_pending[i] == 0 ||
+		    now - e->fw_reported[i] < FW_REPORT_S)
+			continue;
+		snprintf(pk, sizeof(pk), "%llu",
+		    (unsigned long long)e->fw_pending[i]);
+		snprintf(secs, sizeof(secs), "%lld",
+		    (long long)(now - e->fw_since[i]));
+		eventlog_emit(EVENTLOG_NETWORK, EVENTLOG_WARNING,
+		    EVENTLOG_FIREWALL_DROPS, "rule", rule_name(e->fw_ir, i),
+		    "verdict", e->fw_ir->rules[i].verdict == FW_V_REJECT ?
+		    "reject" : "drop", "packets", pk, "seconds", secs, NULL);
+		e->fw_pending[i] = 0;
+		e->fw_reported[i] = now;
+	}
+	free(buf);
+}
+
+static void
+counters_poll(evutil_socket_t fd, short what, void *arg)
+{
+	struct engine *e = arg;
+
+	(void)fd;
+	(void)what;
+	if (e->fw_state != FW_ENFORCED || e->fw_polling || e->fw_busy ||
+	    e->change != NULL)
+		return;
+	if (priv_request(e, PRIV_FIREWALL_COUNTERS, NULL, 0, -1, PRIV_REPLY,
+	    counters_done, NULL) == 0)
+		e->fw_polling = true;
 }
 
 /* Commit-confirmed: nobody confirmed, so the version before comes back. */
@@ -1457,6 +1613,12 @@ engine_run(const struct engine_info *info)
 		log_info("%s does not exist: running on the embedded default "
 		    "policy", info->policy_path);
 	e->confirm_ev = evtimer_new(e->base, confirm_expired, e);
+	e->fw_poll_ev = event_new(e->base, -1, EV_PERSIST, counters_poll, e);
+	if (e->fw_poll_ev != NULL) {
+		struct timeval tv = { FW_POLL_S, 0 };
+
+		event_add(e->fw_poll_ev, &tv);
+	}
 	e->bans = bans_new(info->state_dir);
 	if (e->bans == NULL) {
 		log_error("out of memory");
@@ -1510,6 +1672,9 @@ out:
 	bans_free(e->bans);
 	if (e->confirm_ev != NULL)
 		event_free(e->confirm_ev);
+	if (e->fw_poll_ev != NULL)
+		event_free(e->fw_poll_ev);
+	counters_reset(e);
 	policy_free(e->policy);
 	event_base_free(e->base);
 	return rc;

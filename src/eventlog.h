@@ -70,6 +70,7 @@ enum eventlog_type {
 	EVENTLOG_SYSLOG_UNREACHABLE, /* "syslog-unreachable" */
 	EVENTLOG_SOURCE_BANNED,      /* "source-banned": dropped in the kernel */
 	EVENTLOG_SOURCE_UNBANNED,    /* "source-unbanned" */
+	EVENTLOG_FIREWALL_DROPS,     /* "firewall-drops": a drop counter rose */
 	/* Configuration */
 	EVENTLOG_LOGIN_FAILED,       /* "login-failed" */
 	EVENTLOG_IP_CHANGED,         /* "ip-changed" */

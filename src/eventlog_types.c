@@ -33,6 +33,8 @@ static const struct eventlog_type_info types[EVENTLOG_TYPE_COUNT] = {
 	    "A source address was banned: the kernel drops its packets until the ban expires" },
 	[EVENTLOG_SOURCE_UNBANNED] = { "source-unbanned", EVENTLOG_NETWORK, EVENTLOG_NOTICE,
 	    "A ban was lifted before it expired" },
+	[EVENTLOG_FIREWALL_DROPS] = { "firewall-drops", EVENTLOG_NETWORK, EVENTLOG_WARNING,
+	    "The kernel firewall dropped packets (scan, flood, closed port, refused source)" },
 	[EVENTLOG_LOGIN_FAILED] = { "login-failed", EVENTLOG_CONFIGURATION, EVENTLOG_WARNING,
 	    "Login failed" },
 	[EVENTLOG_IP_CHANGED] = { "ip-changed", EVENTLOG_CONFIGURATION, EVENTLOG_NOTICE,

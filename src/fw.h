@@ -217,6 +217,9 @@ enum fw_verdict {
 
 #define FW_RULE_MAX_MATCH	6
 
+/* A rule without a counter, in fw_nl_rule_counters()' results. */
+#define FW_NL_NO_COUNTER	UINT64_MAX
+
 struct fw_rule {
 	struct fw_match m[FW_RULE_MAX_MATCH];
 	unsigned n;

@@ -912,7 +912,19 @@ fw_nl_flush(char *err, size_t errlen)
 struct counter {
 	long n;
 	uint16_t want;		/* NFT_MSG_NEWSETELEM or NFT_MSG_NEWRULE */
+	uint64_t *pkts;		/* rules: each one's counter, if wanted */
+	size_t max;
 };
+
+static int
+rule_counter(struct nftnl_expr *e, void *arg)
+{
+	uint64_t *p = arg;
+
+	if (strcmp(nftnl_expr_get_str(e, NFTNL_EXPR_NAME), "counter") == 0)
+		*p = nftnl_expr_get_u64(e, NFTNL_EXPR_CTR_PACKETS);
+	return 0;
+}
 
 static int
 count_elem(struct nftnl_set_elem *e, void *arg)
@@ -936,6 +948,17 @@ count_cb(const struct nlmsghdr *nlh, void *arg)
 	if ((nlh->nlmsg_type & 0xff) != c->want)
 		return MNL_CB_OK;
 	if (c->want == NFT_MSG_NEWRULE) {
+		struct nftnl_rule *r;
+
+		if (c->pkts != NULL && (size_t)c->n < c->max) {
+			c->pkts[c->n] = FW_NL_NO_COUNTER;
+			if ((r = nftnl_rule_alloc()) == NULL)
+				return MNL_CB_ERROR;
+			if (nftnl_rule_nlmsg_parse(nlh, r) == 0)
+				nftnl_expr_foreach(r, rule_counter,
+				    &c->pkts[c->n]);
+			nftnl_rule_free(r);
+		}
 		c->n++;
 		return MNL_CB_OK;
 	}
@@ -949,13 +972,14 @@ count_cb(const struct nlmsghdr *nlh, void *arg)
 
 /* One dump request; the answer is counted by count_cb. */
 static long
-dump_count(uint16_t type, const char *set, char *err, size_t errlen)
+dump_count(uint16_t type, const char *set, uint64_t *pkts, size_t max,
+    char *err, size_t errlen)
 {
 	char *buf;
 	struct mnl_socket *nl;
 	struct nlmsghdr *nlh;
 	struct counter c = { 0, type == NFT_MSG_GETSETELEM ?
-	    NFT_MSG_NEWSETELEM : NFT_MSG_NEWRULE };
+	    NFT_MSG_NEWSETELEM : NFT_MSG_NEWRULE, pkts, max };
 	uint32_t seq = (uint32_t)time(NULL), portid;
 	int ret = MNL_CB_OK, loops;
 	size_t size = MNL_SOCKET_BUFFER_SIZE * 4;
@@ -1025,11 +1049,17 @@ fail:
 long
 fw_nl_count_elements(const char *set, char *err, size_t errlen)
 {
-	return dump_count(NFT_MSG_GETSETELEM, set, err, errlen);
+	return dump_count(NFT_MSG_GETSETELEM, set, NULL, 0, err, errlen);
 }
 
 long
 fw_nl_count_rules(char *err, size_t errlen)
 {
-	return dump_count(NFT_MSG_GETRULE, NULL, err, errlen);
+	return dump_count(NFT_MSG_GETRULE, NULL, NULL, 0, err, errlen);
+}
+
+long
+fw_nl_rule_counters(uint64_t *pkts, size_t max, char *err, size_t errlen)
+{
+	return dump_count(NFT_MSG_GETRULE, NULL, pkts, max, err, errlen);
 }

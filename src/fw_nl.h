@@ -18,6 +18,7 @@
 #define SLUICE_FW_NL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "fw.h"
 
@@ -51,5 +52,13 @@ int fw_nl_flush(char *err, size_t errlen);
  */
 long fw_nl_count_elements(const char *set, char *err, size_t errlen);
 long fw_nl_count_rules(char *err, size_t errlen);
+
+/*
+ * The packet counter of each rule of the input chain, in chain order
+ * (the IR's order), FW_NL_NO_COUNTER for a rule without one; at most max
+ * are stored.  Returns the number of rules, or -1.
+ */
+long fw_nl_rule_counters(uint64_t *pkts, size_t max, char *err,
+    size_t errlen);
 
 #endif

@@ -455,6 +455,45 @@ handle_firewall(struct monitor *m, uint32_t id, int fd)
 	fw_ir_free(ir);
 }
 
+/* The rule counters go back as an array in a memfd: one uint64 a rule. */
+static void
+handle_counters(struct monitor *m, uint32_t id)
+{
+	enum { MAX_RULES = 4096 };
+	uint64_t *pkts;
+	char err[256] = "";
+	long n;
+	int fd;
+
+	if (!m->info.net_admin) {
+		reply(m, id, EPERM, "the monitor lacks CAP_NET_ADMIN");
+		return;
+	}
+	pkts = calloc(MAX_RULES, sizeof(*pkts));
+	if (pkts == NULL) {
+		reply(m, id, ENOMEM, "out of memory");
+		return;
+	}
+	n = fw_nl_rule_counters(pkts, MAX_RULES, err, sizeof(err));
+	if (n < 0) {
+		reply(m, id, errno ? errno : EIO, "%s", err);
+		free(pkts);
+		return;
+	}
+	if (n > MAX_RULES)
+		n = MAX_RULES;
+	fd = memfd_create("sluice-counters", MFD_CLOEXEC);
+	if (fd < 0 || fsutil_write_all(fd, pkts, (size_t)n * sizeof(*pkts)) < 0 ||
+	    lseek(fd, 0, SEEK_SET) < 0) {
+		reply(m, id, errno, "passing counters: %s", strerror(errno));
+	} else if (priv_send(m->sock, PRIV_REPLY, id,
+	    &(struct priv_reply){ .status = 0 }, sizeof(struct priv_reply), fd) < 0)
+		log_warn("pass counters: %s", strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	free(pkts);
+}
+
 /* Keys leave the monitor in a sealed memfd, never inline or on disk. */
 static void
 handle_keygen(struct monitor *m, uint32_t id, const struct priv_keygen *req)
@@ -552,6 +591,9 @@ handle_engine(struct monitor *m)
 		break;
 	case PRIV_FIREWALL_APPLY:
 		handle_firewall(m, hdr->id, fd);
+		break;
+	case PRIV_FIREWALL_COUNTERS:
+		handle_counters(m, hdr->id);
 		break;
 	case PRIV_FIREWALL_FLUSH: {
 		char err[256] = "";

@@ -19,6 +19,7 @@ priv_body_size(uint32_t type)
 	case PRIV_WRITE_POLICY:
 	case PRIV_FIREWALL_APPLY:
 	case PRIV_FIREWALL_FLUSH:
+	case PRIV_FIREWALL_COUNTERS:
 		return 0;
 	case PRIV_OPEN_LISTEN:
 		return sizeof(struct priv_open_listen);

@@ -27,6 +27,29 @@ knft -c -f "$T/rendered.nft" || fail "rendered ruleset does not load"
 want=$(grep -cE '^\s+(ct|iif|meta|ip|ip6|tcp|udp|th|icmp|icmpv6|counter|limit|add|update)' "$T/rendered.nft")
 [ "$want" -gt 5 ] || fail "rendering has only $want rules"
 
+# Drops feed the event log: a client probing a closed port (telnet) from
+# another namespace shows up as one firewall-drops event.
+PEER="sluice-p$$"
+ip netns add "$PEER" && EXTRA_NS=$PEER || fail "cannot create a peer namespace"
+ip link add "vg$$" netns "$NS" type veth peer name "vp$$" netns "$PEER" || fail "veth"
+ip -n "$NS" addr add 10.77.0.1/24 dev "vg$$"
+ip -n "$NS" link set "vg$$" up
+ip -n "$PEER" addr add 10.77.0.2/24 dev "vp$$"
+ip -n "$PEER" link set "vp$$" up
+ip -n "$PEER" link set lo up
+for i in 1 2 3; do
+	ip netns exec "$PEER" python3 -c '
+import socket; s = socket.socket(); s.settimeout(0.5)
+try: s.connect(("10.77.0.1", 23))
+except OSError: pass' 
+done
+for i in $(seq 1 40); do
+	ctl log --group network --json 2>/dev/null | grep -q '"firewall-drops"' && break
+	sleep 0.5
+done
+expect_exit 0 ctl log --group network --json
+assert_contains "$(cat "$T/out")" "telnet port (disabled)" "drop event names the rule"
+
 # Apply an activated list: the set follows, atomically.
 cat >"$T/acl.yaml" <<'Y'
 base: hardened

@@ -21,6 +21,7 @@ CLEANUP_PIDS=
 # prefixes every command that must share the daemon's network (abstract
 # NOTIFY_SOCKET, loopback peers, nft).
 NS=
+EXTRA_NS=    # more namespaces a test made; removed with NS
 IN_NS=()
 if [ "$(id -u)" = 0 ] && command -v ip >/dev/null 2>&1 &&
     ip netns add "sluice-t$$" 2>/dev/null; then
@@ -49,7 +50,9 @@ cleanup() {
 		st=1
 	fi
 	rm -rf "$T"
-	[ -n "$NS" ] && ip netns del "$NS" 2>/dev/null
+	for p in $NS $EXTRA_NS; do
+		ip netns del "$p" 2>/dev/null
+	done
 	exit "$st"
 }
 trap cleanup EXIT

@@ -354,7 +354,7 @@ static const struct bad_case bad_cases[] = {
 	  "(cold-start, warm-start, shutdown, engine-restarted, "
 	  "storage-failure, enforcement-limited, dhcp-lease, ntp-failed, "
 	  "ip-conflict, link-down, syslog-unreachable, source-banned, "
-	  "source-unbanned, login-failed, "
+	  "source-unbanned, firewall-drops, login-failed, "
 	  "ip-changed, password-changed, firmware-upgraded, "
 	  "certificate-imported, configuration-imported, "
 	  "configuration-exported, configuration-changed, "
