@@ -1279,6 +1279,21 @@ cmd_firewall_show(struct engine *e)
 	r = json_pack("{s:s, s:s, s:i, s:i}", "state",
 	    fw_state_name(e->fw_state), "detail", e->fw_detail,
 	    "rules", (int)ir->n_rules, "sets", (int)ir->n_sets);
+	/* Counters as of the last poll of the table now loaded. */
+	if (e->fw_ir != NULL && e->fw_ir_gen == e->fw_gen) {
+		json_t *c = json_array();
+		size_t i;
+
+		for (i = 0; i < e->fw_n; i++)
+			if (e->fw_ir->rules[i].counter)
+				json_array_append_new(c, json_pack(
+				    "{s:s, s:s, s:I}", "rule",
+				    rule_name(e->fw_ir, i), "verdict",
+				    e->fw_ir->rules[i].verdict == FW_V_REJECT ?
+				    "reject" : "drop", "packets",
+				    (json_int_t)e->fw_last[i]));
+		json_object_set_new(r, "counters", c);
+	}
 	json_object_set_new(r, "nft", json_stringn(text, tlen));
 	free(text);
 	fw_ir_free(ir);

@@ -770,6 +770,18 @@ main(int argc, char **argv)
 			    str(r, "detail"),
 			    (long long)json_integer_value(json_object_get(r, "rules")),
 			    (long long)json_integer_value(json_object_get(r, "sets")));
+		if (!*opt) {
+			json_t *ctr;
+			size_t i;
+
+			json_array_foreach(json_object_get(r, "counters"), i, ctr)
+				if (json_integer_value(json_object_get(ctr,
+				    "packets")) > 0)
+					printf("  %-40s %-6s %lld packets\n",
+					    str(ctr, "rule"), str(ctr, "verdict"),
+					    (long long)json_integer_value(
+					    json_object_get(ctr, "packets")));
+		}
 		json_decref(r);
 		return 0;
 	}

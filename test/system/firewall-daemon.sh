@@ -49,6 +49,8 @@ for i in $(seq 1 40); do
 done
 expect_exit 0 ctl log --group network --json
 assert_contains "$(cat "$T/out")" "telnet port (disabled)" "drop event names the rule"
+expect_exit 0 ctl firewall show
+assert_contains "$(cat "$T/out")" "telnet port (disabled)" "show lists the counter"
 
 # Apply an activated list: the set follows, atomically.
 cat >"$T/acl.yaml" <<'Y'
