@@ -11,6 +11,7 @@
 
 #include "bans.h"
 #include "fsutil.h"
+#include "fw_eval.h"
 #include "log.h"
 #include "policy.h"
 
@@ -46,31 +47,19 @@ bans_parse_addr(const char *text, uint8_t *family, uint8_t addr[16],
 	return 0;
 }
 
-static int
-in_prefix(const struct policy_acl_entry *e, uint8_t family,
-    const uint8_t addr[16])
-{
-	unsigned full, bits;
-
-	if ((e->family == AF_INET) != (family == 4))
-		return 0;
-	full = e->prefix / 8;
-	bits = e->prefix % 8;
-	if (memcmp(e->addr, addr, full) != 0)
-		return 0;
-	return bits == 0 ||
-	    ((e->addr[full] ^ addr[full]) & (uint8_t)(0xff << (8 - bits))) == 0;
-}
-
 int
 bans_is_management(const struct policy *p, uint8_t family,
     const uint8_t addr[16])
 {
 	size_t i;
 
-	for (i = 0; i < p->firewall.n_management; i++)
-		if (in_prefix(&p->firewall.management[i], family, addr))
+	for (i = 0; i < p->firewall.n_management; i++) {
+		const struct policy_acl_entry *m = &p->firewall.management[i];
+
+		if ((m->family == AF_INET) == (family == 4) &&
+		    fw_prefix_has(m->addr, m->prefix, addr))
 			return 1;
+	}
 	return 0;
 }
 

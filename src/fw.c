@@ -37,11 +37,8 @@ rd_get(struct rd *r, void *dst, size_t n)
 	return 0;
 }
 
-static void ferr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-ferr(char *err, size_t errlen, const char *fmt, ...)
+void
+fw_err(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -293,7 +290,7 @@ check_rate(const char *what, uint32_t rate, uint32_t burst, char *err,
 {
 	if (rate < 1 || rate > FW_MAX_RATE || burst < 1 ||
 	    burst > FW_MAX_RATE) {
-		ferr(err, errlen, "%s: rate %u burst %u out of range", what,
+		fw_err(err, errlen, "%s: rate %u burst %u out of range", what,
 		    rate, burst);
 		return -1;
 	}
@@ -307,16 +304,16 @@ check_header(const struct fw_config_header *h, size_t len, char *err,
 	uint64_t want;
 
 	if (h->magic != FW_CONFIG_MAGIC || h->version != FW_CONFIG_VERSION) {
-		ferr(err, errlen, "bad magic or version");
+		fw_err(err, errlen, "bad magic or version");
 		return -1;
 	}
 	if (h->length != len) {
-		ferr(err, errlen, "length %u, got %zu bytes", h->length, len);
+		fw_err(err, errlen, "length %u, got %zu bytes", h->length, len);
 		return -1;
 	}
 	if ((h->flags & ~FW_F_ALL) != 0 || ((h->flags & FW_F_ACL_ALL) &&
 	    !(h->flags & FW_F_ACL_ACTIVE))) {
-		ferr(err, errlen, "bad flags 0x%x", h->flags);
+		fw_err(err, errlen, "bad flags 0x%x", h->flags);
 		return -1;
 	}
 	if ((h->flags & FW_F_SYN_FLOOD) && check_rate("syn flood",
@@ -327,18 +324,18 @@ check_header(const struct fw_config_header *h, size_t len, char *err,
 		return -1;
 	if (h->src_rate > 100000 || h->src_burst < 1 ||
 	    h->src_burst > FW_MAX_RATE || h->src_max_conn > 65535) {
-		ferr(err, errlen, "per-source limits out of range");
+		fw_err(err, errlen, "per-source limits out of range");
 		return -1;
 	}
 	if (h->ban_seconds < 1 || h->ban_seconds > FW_MAX_BAN_SECONDS) {
-		ferr(err, errlen, "ban_seconds %u out of range",
+		fw_err(err, errlen, "ban_seconds %u out of range",
 		    h->ban_seconds);
 		return -1;
 	}
 	if (h->n_ports > FW_MAX_PORTS || h->n_acl4 > FW_MAX_ACL ||
 	    h->n_acl6 > FW_MAX_ACL || h->n_mgmt4 > FW_MAX_MGMT ||
 	    h->n_mgmt6 > FW_MAX_MGMT || h->n_bans > FW_MAX_BANS) {
-		ferr(err, errlen, "a count exceeds its cap");
+		fw_err(err, errlen, "a count exceeds its cap");
 		return -1;
 	}
 	want = sizeof(*h) + (uint64_t)h->n_ports * sizeof(struct fw_port) +
@@ -346,7 +343,7 @@ check_header(const struct fw_config_header *h, size_t len, char *err,
 	    sizeof(struct fw_prefix) + (uint64_t)h->n_bans *
 	    sizeof(struct fw_ban);
 	if (want != len) {
-		ferr(err, errlen, "counts need %llu bytes, got %zu",
+		fw_err(err, errlen, "counts need %llu bytes, got %zu",
 		    (unsigned long long)want, len);
 		return -1;
 	}
@@ -361,7 +358,7 @@ check_port(const struct fw_port *p, char *err, size_t errlen)
 	    p->kind > FW_PORT_CONSOLE || p->role > FW_ROLE_CLIENT ||
 	    p->enabled > 1 || p->service >= REGISTRY_COUNT ||
 	    p->endpoint >= REGISTRY_MAX_ENDPOINTS) {
-		ferr(err, errlen, "bad port entry (port %u)", p->port);
+		fw_err(err, errlen, "bad port entry (port %u)", p->port);
 		return -1;
 	}
 	return 0;
@@ -377,16 +374,16 @@ check_prefixes(struct rd *r, uint32_t n, unsigned family, const char *what,
 
 	for (i = 0; i < n; i++) {
 		if (rd_get(r, &x, sizeof(x)) == -1) {
-			ferr(err, errlen, "%s: short", what);
+			fw_err(err, errlen, "%s: short", what);
 			return -1;
 		}
 		if (x.family != family || x.len > addr_bytes(family) * 8 ||
 		    x.pad[0] != 0 || x.pad[1] != 0 || prefix_host_bits(&x)) {
-			ferr(err, errlen, "%s[%u]: bad prefix", what, i);
+			fw_err(err, errlen, "%s[%u]: bad prefix", what, i);
 			return -1;
 		}
 		if (i > 0 && memcmp(x.addr, last, 16) <= 0) {
-			ferr(err, errlen, "%s[%u]: not sorted or overlaps",
+			fw_err(err, errlen, "%s[%u]: not sorted or overlaps",
 			    what, i);
 			return -1;
 		}
@@ -406,22 +403,22 @@ check_bans(struct rd *r, uint32_t n, char *err, size_t errlen)
 	memset(&prev, 0, sizeof(prev));
 	for (i = 0; i < n; i++) {
 		if (rd_get(r, &x, sizeof(x)) == -1) {
-			ferr(err, errlen, "bans: short");
+			fw_err(err, errlen, "bans: short");
 			return -1;
 		}
 		if ((x.family != 4 && x.family != 6) || x.pad[0] != 0 ||
 		    x.pad[1] != 0 || x.pad[2] != 0 || x.seconds < 1 ||
 		    x.seconds > FW_MAX_BAN_SECONDS) {
-			ferr(err, errlen, "bans[%u]: bad entry", i);
+			fw_err(err, errlen, "bans[%u]: bad entry", i);
 			return -1;
 		}
 		for (k = addr_bytes(x.family); k < 16; k++)
 			if (x.addr[k] != 0) {
-				ferr(err, errlen, "bans[%u]: bad address", i);
+				fw_err(err, errlen, "bans[%u]: bad address", i);
 				return -1;
 			}
 		if (i > 0 && ban_cmp(&prev, &x) >= 0) {
-			ferr(err, errlen, "bans[%u]: not sorted or duplicate",
+			fw_err(err, errlen, "bans[%u]: not sorted or duplicate",
 			    i);
 			return -1;
 		}
@@ -439,14 +436,14 @@ fw_config_check(const void *buf, size_t len, char *err, size_t errlen)
 	uint32_t i;
 
 	if (buf == NULL || rd_get(&r, &h, sizeof(h)) == -1) {
-		ferr(err, errlen, "shorter than the header");
+		fw_err(err, errlen, "shorter than the header");
 		return -1;
 	}
 	if (check_header(&h, len, err, errlen) == -1)
 		return -1;
 	for (i = 0; i < h.n_ports; i++) {
 		if (rd_get(&r, &p, sizeof(p)) == -1) {
-			ferr(err, errlen, "ports: short");
+			fw_err(err, errlen, "ports: short");
 			return -1;
 		}
 		if (check_port(&p, err, errlen) == -1)
@@ -459,7 +456,7 @@ fw_config_check(const void *buf, size_t len, char *err, size_t errlen)
 	    check_bans(&r, h.n_bans, err, errlen) == -1)
 		return -1;
 	if (r.off != len) {
-		ferr(err, errlen, "trailing bytes");
+		fw_err(err, errlen, "trailing bytes");
 		return -1;
 	}
 	return 0;

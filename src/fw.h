@@ -134,6 +134,10 @@ struct fw_ban {
 void *fw_config_from_policy(const struct policy *p, const struct fw_ban *bans,
     size_t nbans, size_t *len);
 
+/* snprintf into err (NULL or errlen 0: nothing), for fw*.c messages. */
+void fw_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /*
  * Validate untrusted bytes: every count against len, every field's range,
  * sort order and host bits.  Never reads outside buf[0..len).  Returns 0,

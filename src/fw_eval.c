@@ -8,8 +8,8 @@
 
 #include "fw_eval.h"
 
-static bool
-prefix_has(const uint8_t *net, unsigned len, const uint8_t *addr)
+bool
+fw_prefix_has(const uint8_t *net, unsigned len, const uint8_t *addr)
 {
 	unsigned full = len / 8, bits = len % 8;
 
@@ -28,7 +28,7 @@ set_has_addr(const struct fw_set *s, const struct fw_flow *f)
 	    s->type == FW_SET_PORT)
 		return false;
 	for (i = 0; i < s->n; i++)
-		if (prefix_has(s->elems[i].addr, s->elems[i].len, f->saddr))
+		if (fw_prefix_has(s->elems[i].addr, s->elems[i].len, f->saddr))
 			return true;
 	return false;
 }

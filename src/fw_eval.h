@@ -12,6 +12,7 @@
 #ifndef SLUICE_FW_EVAL_H
 #define SLUICE_FW_EVAL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "fw.h"
@@ -22,6 +23,9 @@ struct fw_flow {
 	uint8_t l4proto;        /* IPPROTO_TCP or IPPROTO_UDP */
 	uint16_t sport, dport;  /* host order */
 };
+
+/* Is addr (network order) inside net/len?  len in bits, 0..128. */
+bool fw_prefix_has(const uint8_t *net, unsigned len, const uint8_t *addr);
 
 /*
  * The verdict for the flow's first packet (a TCP SYN, or a UDP

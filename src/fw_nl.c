@@ -38,21 +38,6 @@
 /* Room reserved for one message: FW_NL_CHUNK IPv6 intervals fit. */
 #define MSG_MAX		(128 * 1024)
 
-static void nerr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-nerr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static double
 now_ms(void)
 {
@@ -663,11 +648,11 @@ nl_open(size_t sndbuf, char *err, size_t errlen)
 	int fd, size;
 
 	if ((nl = mnl_socket_open(NETLINK_NETFILTER)) == NULL) {
-		nerr(err, errlen, "netlink socket: %s", strerror(errno));
+		fw_err(err, errlen, "netlink socket: %s", strerror(errno));
 		return NULL;
 	}
 	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) == -1) {
-		nerr(err, errlen, "netlink bind: %s", strerror(errno));
+		fw_err(err, errlen, "netlink bind: %s", strerror(errno));
 		mnl_socket_close(nl);
 		return NULL;
 	}
@@ -712,16 +697,16 @@ report_refusal(const struct batch *b, const struct fw_ir *ir, uint32_t k,
 	const struct msg_info *mi = k < b->n_info ? &b->info[k] : NULL;
 
 	if (mi == NULL || mi->index < 0)
-		nerr(err, errlen, "kernel refused %s: %s",
+		fw_err(err, errlen, "kernel refused %s: %s",
 		    mi ? msg_name(mi->type) : "batch", strerror(error));
 	else if (mi->type == NFT_MSG_NEWSET)
-		nerr(err, errlen, "kernel refused set %s: %s",
+		fw_err(err, errlen, "kernel refused set %s: %s",
 		    ir->sets[mi->index].name, strerror(error));
 	else if (mi->type == NFT_MSG_NEWSETELEM)
-		nerr(err, errlen, "kernel refused elements of set %s: %s",
+		fw_err(err, errlen, "kernel refused elements of set %s: %s",
 		    ir->sets[mi->index].name, strerror(error));
 	else
-		nerr(err, errlen, "kernel refused %s %d: %s",
+		fw_err(err, errlen, "kernel refused %s %d: %s",
 		    msg_name(mi->type), mi->index, strerror(error));
 }
 
@@ -744,7 +729,7 @@ nl_commit(struct mnl_socket *nl, struct batch *b, const struct fw_ir *ir,
 	double deadline = now_ms() + FW_NL_TIMEOUT_MS;
 
 	if (mnl_socket_sendto(nl, b->buf, b->len) < 0) {
-		nerr(err, errlen, "sending the batch (%zu bytes): %s", b->len,
+		fw_err(err, errlen, "sending the batch (%zu bytes): %s", b->len,
 		    strerror(errno));
 		return -1;
 	}
@@ -763,7 +748,7 @@ nl_commit(struct mnl_socket *nl, struct batch *b, const struct fw_ir *ir,
 		g->res_id = 0;
 	}
 	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
-		nerr(err, errlen, "sending the fence: %s", strerror(errno));
+		fw_err(err, errlen, "sending the fence: %s", strerror(errno));
 		return -1;
 	}
 	if ((rbuf = malloc(rsize)) == NULL)
@@ -778,7 +763,7 @@ nl_commit(struct mnl_socket *nl, struct batch *b, const struct fw_ir *ir,
 		if (n < 0 && now_ms() >= deadline)
 			errno = EAGAIN;
 		if (n < 0) {
-			nerr(err, errlen, "waiting for the kernel: %s",
+			fw_err(err, errlen, "waiting for the kernel: %s",
 			    errno == EAGAIN ? "timed out" : strerror(errno));
 			goto out;
 		}
@@ -808,7 +793,7 @@ nl_commit(struct mnl_socket *nl, struct batch *b, const struct fw_ir *ir,
 			break;
 	}
 	if (loops == 10000) {
-		nerr(err, errlen, "no answer from the kernel");
+		fw_err(err, errlen, "no answer from the kernel");
 		goto out;
 	}
 	if (first_err != 0) {
@@ -846,7 +831,7 @@ fw_nl_apply_stats(const struct fw_ir *ir, struct fw_nl_stats *stats,
 		add_rule_msg(&b, ir, i);
 	batch_end(&b);
 	if (b.failed) {
-		nerr(err, errlen, "building the batch: out of memory");
+		fw_err(err, errlen, "building the batch: out of memory");
 		batch_free(&b);
 		errno = ENOMEM;
 		return -1;
@@ -1014,7 +999,7 @@ dump_count(uint16_t type, const char *set, uint64_t *pkts, size_t max,
 		nftnl_rule_free(r);
 	}
 	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
-		nerr(err, errlen, "netlink send: %s", strerror(errno));
+		fw_err(err, errlen, "netlink send: %s", strerror(errno));
 		goto fail;
 	}
 	for (loops = 0; ret > MNL_CB_STOP && loops < 100000; loops++) {
@@ -1024,14 +1009,14 @@ dump_count(uint16_t type, const char *set, uint64_t *pkts, size_t max,
 		if (n < 0 && now_ms() >= deadline)
 			errno = EAGAIN;
 		if (n < 0) {
-			nerr(err, errlen, "netlink receive: %s", errno ==
+			fw_err(err, errlen, "netlink receive: %s", errno ==
 			    EAGAIN ? "timed out" : strerror(errno));
 			goto fail;
 		}
 		ret = mnl_cb_run(buf, (size_t)n, seq, portid, count_cb, &c);
 	}
 	if (ret < 0) {
-		nerr(err, errlen, "reading %s: %s", set ? set : "rules",
+		fw_err(err, errlen, "reading %s: %s", set ? set : "rules",
 		    strerror(errno));
 		goto fail;
 	}
