@@ -25,9 +25,17 @@ rss_kb() { # pid -> VmRSS of it and its children, in kB
 	echo $total
 }
 
+pss_kb() { # pid -> proportional set size of it and its children, in kB
+	local total=0 p
+	for p in "$1" $(pgrep -P "$1"); do
+		total=$((total + $(awk '/^Pss:/ {print $2}' /proc/$p/smaps_rollup)))
+	done
+	echo $total
+}
+
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
-: >"$T/ready"; : >"$T/rss"
+: >"$T/ready"; : >"$T/rss"; : >"$T/pss"
 for i in $(seq 1 "$RUNS"); do
 	rm -rf "$T/state"
 	out=$("${IN_NS[@]}" "$top_builddir/test/helpers/notify-run" 10000 "$T/pid" -- \
@@ -37,11 +45,13 @@ for i in $(seq 1 "$RUNS"); do
 	# Idle: let the loop settle on its first iteration.
 	"$top_builddir/sluicectl" --state-dir "$T/state" status >/dev/null
 	rss_kb "$pid" >>"$T/rss"
+	pss_kb "$pid" >>"$T/pss"
 	kill -TERM "$pid"
 	for _ in $(seq 1 100); do st=$(awk '{print $3}' /proc/$pid/stat 2>/dev/null); [ -n "$st" ] && [ "$st" != Z ] || break; sleep 0.02; done
 done
 ready=$(median <"$T/ready")
 rss=$(median <"$T/rss")
+pss=$(median <"$T/pss")
 
 peer_rss="n/a"
 if command -v socat >/dev/null; then
@@ -54,4 +64,5 @@ fi
 echo "sluiced start-up, median of $RUNS runs"
 echo "  ready (exec -> READY=1): ${ready} ms   target 100 ms   ratio $(awk -v a="$ready" 'BEGIN{printf "%.2f", a/100}')"
 echo "  idle RSS, monitor+engine: ${rss} kB   target 8192 kB   ratio $(awk -v a="$rss" 'BEGIN{printf "%.2f", a/8192}')"
+echo "  idle PSS (shared library pages split between the two): ${pss} kB"
 echo "  yardstick: socat listening on a Unix socket: ${peer_rss} kB RSS (sluiced/socat $(awk -v a="$rss" -v b="$peer_rss" 'BEGIN{ if (b>0) printf "%.2f", a/b; else print "n/a"}'))"
