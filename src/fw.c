@@ -550,11 +550,16 @@ scan_rule(struct builder *b, const char *name, uint32_t mask, uint32_t value)
 #define TCP_ALL	(FW_TCP_FIN | FW_TCP_SYN | FW_TCP_RST | FW_TCP_PSH | \
 		 FW_TCP_ACK | FW_TCP_URG)
 
+/*
+ * Scan patterns (guide 3.6).  They come before conntrack's verdicts: the
+ * kernel marks all of them invalid, and "invalid state" first would leave
+ * every scan counter at zero.  No legitimate packet of a connection has
+ * any of them (a real FIN carries ACK).  Exact patterns go before the
+ * masked syn/fin and syn/rst ones, or NMAP-ID would count as syn/fin.
+ */
 static void
-build_dos(struct builder *b, const struct fw_config_header *h)
+build_scans(struct builder *b, const struct fw_config_header *h)
 {
-	struct fw_rule *r;
-
 	if (h->flags & FW_F_NULL_SCAN)
 		scan_rule(b, "null scan", TCP_ALL, 0);
 	if (h->flags & FW_F_XMAS_SCAN)
@@ -562,45 +567,80 @@ build_dos(struct builder *b, const struct fw_config_header *h)
 	if (h->flags & FW_F_NMAP_XMAS_SCAN)
 		scan_rule(b, "nmap-xmas scan", TCP_ALL,
 		    FW_TCP_FIN | FW_TCP_PSH | FW_TCP_URG);
+	if (h->flags & FW_F_NMAP_ID_SCAN)
+		scan_rule(b, "nmap-id scan", TCP_ALL,
+		    FW_TCP_SYN | FW_TCP_FIN | FW_TCP_PSH | FW_TCP_URG);
+	if (h->flags & FW_F_FIN_SCAN)
+		scan_rule(b, "fin scan", TCP_ALL, FW_TCP_FIN);
 	if (h->flags & FW_F_SYN_FIN_SCAN)
 		scan_rule(b, "syn/fin scan", FW_TCP_SYN | FW_TCP_FIN,
 		    FW_TCP_SYN | FW_TCP_FIN);
 	if (h->flags & FW_F_SYN_RST_SCAN)
 		scan_rule(b, "syn/rst scan", FW_TCP_SYN | FW_TCP_RST,
 		    FW_TCP_SYN | FW_TCP_RST);
-	if (h->flags & FW_F_FIN_SCAN)
-		scan_rule(b, "fin scan", TCP_ALL, FW_TCP_FIN);
-	if (h->flags & FW_F_NMAP_ID_SCAN)
-		scan_rule(b, "nmap-id scan", TCP_ALL,
-		    FW_TCP_SYN | FW_TCP_FIN | FW_TCP_PSH | FW_TCP_URG);
-	if (h->flags & FW_F_NEW_WITHOUT_SYN) {
-		r = rule_new(b, "new connection without syn");
-		M(r, FW_M_L4PROTO, false, IPPROTO_TCP, 0, 0, -1);
-		M(r, FW_M_CT_STATE, false, FW_CT_NEW, 0, 0, -1);
-		M(r, FW_M_TCP_FLAGS, true, FW_TCP_FIN | FW_TCP_SYN |
-		    FW_TCP_RST | FW_TCP_ACK, FW_TCP_SYN, 0, -1);
-		verdict(r, FW_V_DROP, true);
-	}
-	if (h->flags & FW_F_SYN_FLOOD) {
-		r = rule_new(b, "syn flood");
+}
+
+/*
+ * ICMP echo limit ("ICMP death"), before the accept of established
+ * traffic: after its first reply a ping session is established, and would
+ * otherwise never meet the limit.
+ */
+static void
+build_icmp_limit(struct builder *b, const struct fw_config_header *h)
+{
+	struct fw_rule *r;
+
+	if (!(h->flags & FW_F_ICMP_LIMIT))
+		return;
+	r = rule_new(b, "icmp limit");
+	M(r, FW_M_L4PROTO, false, IPPROTO_ICMP, 0, 0, -1);
+	M(r, FW_M_ICMP_TYPE, false, 8, 4, 0, -1);
+	M(r, FW_M_LIMIT_OVER, false, h->icmp_rate, h->icmp_burst, 0, -1);
+	verdict(r, FW_V_DROP, true);
+	r = rule_new(b, "icmpv6 limit");
+	M(r, FW_M_L4PROTO, false, IPPROTO_ICMPV6, 0, 0, -1);
+	M(r, FW_M_ICMP_TYPE, false, 128, 6, 0, -1);
+	M(r, FW_M_LIMIT_OVER, false, h->icmp_rate, h->icmp_burst, 0, -1);
+	verdict(r, FW_V_DROP, true);
+}
+
+static void
+build_new_without_syn(struct builder *b, const struct fw_config_header *h)
+{
+	struct fw_rule *r;
+
+	if (!(h->flags & FW_F_NEW_WITHOUT_SYN))
+		return;
+	r = rule_new(b, "new connection without syn");
+	M(r, FW_M_L4PROTO, false, IPPROTO_TCP, 0, 0, -1);
+	M(r, FW_M_CT_STATE, false, FW_CT_NEW, 0, 0, -1);
+	M(r, FW_M_TCP_FLAGS, true, FW_TCP_FIN | FW_TCP_SYN |
+	    FW_TCP_RST | FW_TCP_ACK, FW_TCP_SYN, 0, -1);
+	verdict(r, FW_V_DROP, true);
+}
+
+/*
+ * The global SYN limit, after the per-source meters (one flooding host is
+ * caught by its own meter before it can use up everyone's budget) and
+ * never for management addresses, so the operator still gets in.
+ */
+static void
+build_syn_flood(struct builder *b, const struct fw_config_header *h,
+    const int *mgmt)
+{
+	struct fw_rule *r;
+	int fam;
+
+	if (!(h->flags & FW_F_SYN_FLOOD))
+		return;
+	for (fam = 0; fam < 2; fam++) {
+		r = rule_new(b, fam ? NULL : "syn flood");
+		M(r, FW_M_NFPROTO, false, fam ? 6 : 4, 0, 0, -1);
 		M(r, FW_M_L4PROTO, false, IPPROTO_TCP, 0, 0, -1);
 		M(r, FW_M_TCP_FLAGS, false, FW_TCP_FIN | FW_TCP_SYN |
 		    FW_TCP_RST | FW_TCP_ACK, FW_TCP_SYN, 0, -1);
+		M(r, FW_M_SADDR, true, fam ? 6 : 4, 0, 0, mgmt[fam]);
 		M(r, FW_M_LIMIT_OVER, false, h->syn_rate, h->syn_burst, 0, -1);
-		verdict(r, FW_V_DROP, true);
-	}
-	if (h->flags & FW_F_ICMP_LIMIT) {
-		r = rule_new(b, "icmp limit");
-		M(r, FW_M_L4PROTO, false, IPPROTO_ICMP, 0, 0, -1);
-		M(r, FW_M_ICMP_TYPE, false, 8, 4, 0, -1);
-		M(r, FW_M_LIMIT_OVER, false, h->icmp_rate, h->icmp_burst, 0,
-		    -1);
-		verdict(r, FW_V_DROP, true);
-		r = rule_new(b, "icmpv6 limit");
-		M(r, FW_M_L4PROTO, false, IPPROTO_ICMPV6, 0, 0, -1);
-		M(r, FW_M_ICMP_TYPE, false, 128, 6, 0, -1);
-		M(r, FW_M_LIMIT_OVER, false, h->icmp_rate, h->icmp_burst, 0,
-		    -1);
 		verdict(r, FW_V_DROP, true);
 	}
 }
@@ -910,10 +950,12 @@ fw_build(const void *config, size_t len)
 		goto fail;
 	b.ir->default_drop = (h.flags & FW_F_DEFAULT_DROP) != 0;
 
-	/* Loopback and replies are never touched. */
+	/* Loopback is never touched. */
 	r = rule_new(&b, "loopback");
 	M(r, FW_M_IIF_LO, false, 0, 0, 0, -1);
 	verdict(r, FW_V_ACCEPT, false);
+	build_scans(&b, &h);
+	build_icmp_limit(&b, &h);
 	r = rule_new(&b, "replies");
 	M(r, FW_M_CT_STATE, false, FW_CT_ESTABLISHED | FW_CT_RELATED, 0, 0,
 	    -1);
@@ -931,9 +973,10 @@ fw_build(const void *config, size_t len)
 		M(r, FW_M_SADDR, true, fam ? 6 : 4, 0, 0, mgmt[fam]);
 		verdict(r, FW_V_DROP, true);
 	}
-	build_dos(&b, &h);
+	build_new_without_syn(&b, &h);
 	if (guarded != -1)
 		build_per_source(&b, &h, guarded, meter, conn);
+	build_syn_flood(&b, &h, mgmt);
 	build_ports(&b, &h, ports, acl);
 	if (b.ir->default_drop)
 		build_default_drop(&b, ports, h.n_ports);
