@@ -100,3 +100,4 @@ sluice_make_tests()
 	done
 	return 1
 }
+TEST_PKGS="$TEST_PKGS hping3 nmap"

@@ -28,7 +28,7 @@
 #include "fw_nl.h"
 #include "policy.h"
 
-#define MAX_BANS 1024
+#define MAX_BANS FW_MAX_BANS	/* the benchmark bans 10,000 sources */
 
 static int
 parse_ban(const char *arg, struct fw_ban *b)
