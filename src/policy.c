@@ -1024,6 +1024,15 @@ enum ftype {
 	FT_ENTRIES,
 	FT_EVENTS,
 	FT_MANAGEMENT,
+	FT_ID,		/* [a-z0-9_-], 1..size-1 bytes */
+	FT_PATH,	/* an absolute path, at most size-1 bytes */
+	FT_CHOICE,	/* one of vals (0-terminated) */
+	FT_INT,		/* int32_t, imin..imax */
+	FT_LPORT,	/* uint16_t: "any" (0) or 1..65535 */
+	FT_UNITS,	/* a 256-bit set of Modbus unit ids */
+	FT_UNITMAP,	/* {incoming: outgoing} unit remap */
+	FT_FUNCS,	/* all, read-only or a list of function codes */
+	FT_LIST,	/* sequence of kids-mappings: off/size/max/noff */
 };
 
 struct field {
@@ -1036,20 +1045,39 @@ struct field {
 	const char *sdef;		/* hardened default: strings */
 	const struct field *kids;	/* FT_MAP */
 	const char *const *names;	/* FT_ENUM */
+	const uint32_t *vals;		/* FT_CHOICE */
+	int32_t imin, imax;		/* FT_INT */
+	size_t noff;			/* FT_LIST: offsetof the count */
+	int list;			/* FT_LIST: enum mb_list */
 };
 
-#define MSIZE(m)	sizeof(((struct policy *)0)->m)
+/*
+ * Offsets are relative to struct policy, or for the fields of a list
+ * item (the FS_ forms) to the item's struct T.
+ */
+#define TSIZE(T, m)	sizeof(((T *)0)->m)
 #define F_MAP(k, v)	{ .key = (k), .type = FT_MAP, .kids = (v) }
-#define F_BOOL(k, m, d) { .key = (k), .type = FT_BOOL, \
-	.off = offsetof(struct policy, m), .size = MSIZE(m), .def = (d) }
-#define F_UINT(k, m, lo, hi, d) { .key = (k), .type = FT_UINT, \
-	.off = offsetof(struct policy, m), .size = MSIZE(m), .min = (lo), \
+#define FS_BOOL(T, k, m, d) { .key = (k), .type = FT_BOOL, \
+	.off = offsetof(T, m), .size = TSIZE(T, m), .def = (d) }
+#define FS_UINT(T, k, m, lo, hi, d) { .key = (k), .type = FT_UINT, \
+	.off = offsetof(T, m), .size = TSIZE(T, m), .min = (lo), \
 	.max = (hi), .def = (d) }
-#define F_STR(k, t, m, d) { .key = (k), .type = (t), \
-	.off = offsetof(struct policy, m), .size = MSIZE(m), .sdef = (d) }
-#define F_ENUM(k, m, v, d) { .key = (k), .type = FT_ENUM, \
-	.off = offsetof(struct policy, m), .size = MSIZE(m), .names = (v), \
+#define FS_STR(T, k, t, m, d) { .key = (k), .type = (t), \
+	.off = offsetof(T, m), .size = TSIZE(T, m), .sdef = (d) }
+#define FS_ENUM(T, k, m, v, d) { .key = (k), .type = FT_ENUM, \
+	.off = offsetof(T, m), .size = TSIZE(T, m), .names = (v), \
 	.def = (d) }
+#define FS_TYPE(T, k, t, m) { .key = (k), .type = (t), \
+	.off = offsetof(T, m), .size = TSIZE(T, m) }
+#define F_BOOL(k, m, d)		FS_BOOL(struct policy, k, m, d)
+#define F_UINT(k, m, lo, hi, d)	FS_UINT(struct policy, k, m, lo, hi, d)
+#define F_STR(k, t, m, d)	FS_STR(struct policy, k, t, m, d)
+#define F_ENUM(k, m, v, d)	FS_ENUM(struct policy, k, m, v, d)
+#define F_LIST(k, m, nm, v, cap, id) { .key = (k), .type = FT_LIST, \
+	.off = offsetof(struct policy, m), .size = sizeof(((struct policy *)0)->m[0]), \
+	.noff = offsetof(struct policy, nm), .max = (cap), .kids = (v), \
+	.list = (id) }
+#define MSIZE(m)	TSIZE(struct policy, m)
 #define F_SPECIAL(k, t)	{ .key = (k), .type = (t) }
 #define F_END		{ .key = NULL }
 
@@ -1069,7 +1097,7 @@ static const char *const facility_names[24] = {
 
 /* Sections a later version will define (DESIGN.md's subsystems). */
 static const char *const reserved_sections[] = {
-	"modbus", "console", "accounts", "certificates", "tls",
+	"console", "accounts", "certificates", "tls",
 	"snmp", "mail", "tags", "dnp3", "iec104", "ethernet_ip", "bacnet",
 	"update", NULL,
 };
@@ -1185,6 +1213,102 @@ static const struct field logging_fields[] = {
 	F_END
 };
 
+/* modbus: the gateway.  Defaults forward nothing: no channel, no route. */
+enum mb_list { MB_SERIAL, MB_TCP, MB_ROUTES, MB_NLISTS };
+
+static const char *const mb_mode_names[] = { "transparent", "agent", NULL };
+static const char *const mb_exc_names[] = { "respond", "silent", NULL };
+static const char *const mb_malformed_names[] = { "exception", "drop", NULL };
+static const char *const mb_role_names[] = { "master", "slave", NULL };
+static const char *const mb_framing_names[] = { "rtu", "ascii", NULL };
+static const char *const mb_parity_names[] = { "none", "even", "odd", NULL };
+static const char *const mb_rs485_names[] = { "auto", "kernel", "rts", "off",
+	NULL };
+static const uint32_t mb_bauds[] = { 1200, 2400, 4800, 9600, 19200, 38400,
+	57600, 115200, 230400, 460800, 921600, 0 };
+
+static const struct field mb_listener_fields[] = {
+	F_UINT("max_connections", modbus.listeners.max_connections, 1, 4096,
+	    256),
+	F_UINT("idle_timeout_s", modbus.listeners.idle_timeout_s, 0, 86400,
+	    300),
+	F_ENUM("exceptions", modbus.listeners.exceptions, mb_exc_names,
+	    POLICY_MODBUS_EXC_RESPOND),
+	F_ENUM("malformed", modbus.listeners.malformed, mb_malformed_names,
+	    POLICY_MODBUS_MALFORMED_EXCEPTION),
+	F_END
+};
+
+#define S_T	struct policy_modbus_serial
+static const struct field mb_serial_fields[] = {
+	FS_STR(S_T, "name", FT_ID, name, ""),
+	FS_STR(S_T, "device", FT_PATH, device, ""),
+	FS_ENUM(S_T, "role", role, mb_role_names, POLICY_MODBUS_ROLE_MASTER),
+	FS_ENUM(S_T, "framing", framing, mb_framing_names, POLICY_MODBUS_RTU),
+	{ .key = "baud", .type = FT_CHOICE, .off = offsetof(S_T, baud),
+	  .size = TSIZE(S_T, baud), .vals = mb_bauds, .def = 9600 },
+	FS_UINT(S_T, "data_bits", data_bits, 7, 8, 8),
+	/* Serial line spec 2.5.1: even parity is the required default. */
+	FS_ENUM(S_T, "parity", parity, mb_parity_names,
+	    POLICY_MODBUS_PARITY_EVEN),
+	FS_UINT(S_T, "stop_bits", stop_bits, 1, 2, 1),
+	FS_ENUM(S_T, "rs485", rs485, mb_rs485_names, POLICY_MODBUS_RS485_AUTO),
+	FS_UINT(S_T, "rs485_delay_before_us", rs485_delay_before_us, 0, 100000,
+	    0),
+	FS_UINT(S_T, "rs485_delay_after_us", rs485_delay_after_us, 0, 100000,
+	    0),
+	FS_UINT(S_T, "response_timeout_ms", response_timeout_ms, 10, 120000,
+	    1000),
+	FS_UINT(S_T, "inter_frame_delay_ms", inter_frame_delay_ms, 0, 10000, 0),
+	FS_UINT(S_T, "initial_delay_ms", initial_delay_ms, 0, 60000, 0),
+	FS_UINT(S_T, "silence_ms", silence_ms, 0, 1000, 0),
+	FS_UINT(S_T, "read_retries", read_retries, 0, 10, 3),
+	FS_UINT(S_T, "write_retries", write_retries, 0, 10, 0),
+	F_END
+};
+#undef S_T
+
+#define T_T	struct policy_modbus_tcp
+static const struct field mb_tcp_fields[] = {
+	FS_STR(T_T, "name", FT_ID, name, ""),
+	FS_STR(T_T, "host", FT_HOST, host, ""),
+	FS_UINT(T_T, "port", port, 1, 65535, 502),
+	FS_UINT(T_T, "connect_timeout_ms", connect_timeout_ms, 100, 60000,
+	    3000),
+	FS_UINT(T_T, "response_timeout_ms", response_timeout_ms, 10, 120000,
+	    1000),
+	FS_UINT(T_T, "read_retries", read_retries, 0, 10, 1),
+	FS_UINT(T_T, "write_retries", write_retries, 0, 10, 0),
+	F_END
+};
+#undef T_T
+
+#define R_T	struct policy_modbus_route
+static const struct field mb_route_fields[] = {
+	FS_TYPE(R_T, "units", FT_UNITS, units),
+	FS_STR(R_T, "channel", FT_ID, channel, ""),
+	FS_TYPE(R_T, "listen_port", FT_LPORT, listen_port),
+	{ .key = "offset", .type = FT_INT, .off = offsetof(R_T, offset),
+	  .size = TSIZE(R_T, offset), .imin = -255, .imax = 255 },
+	FS_TYPE(R_T, "map", FT_UNITMAP, map),
+	FS_BOOL(R_T, "broadcast", broadcast, false),
+	FS_TYPE(R_T, "functions", FT_FUNCS, functions),
+	F_END
+};
+#undef R_T
+
+static const struct field modbus_fields[] = {
+	F_ENUM("mode", modbus.mode, mb_mode_names, POLICY_MODBUS_TRANSPARENT),
+	F_MAP("listeners", mb_listener_fields),
+	F_LIST("serial_channels", modbus.serial, modbus.n_serial,
+	    mb_serial_fields, POLICY_MODBUS_MAX_SERIAL, MB_SERIAL),
+	F_LIST("tcp_channels", modbus.tcp, modbus.n_tcp, mb_tcp_fields,
+	    POLICY_MODBUS_MAX_TCP, MB_TCP),
+	F_LIST("routes", modbus.routes, modbus.n_routes, mb_route_fields,
+	    POLICY_MODBUS_MAX_ROUTES, MB_ROUTES),
+	F_END
+};
+
 static const struct field top_fields[] = {
 	F_MAP("device", device_fields),
 	F_SPECIAL("services", FT_SERVICES),
@@ -1196,6 +1320,7 @@ static const struct field top_fields[] = {
 	  .off = offsetof(struct policy, login_message), .max = MESSAGE_MAX,
 	  .sdef = "" },
 	F_MAP("logging", logging_fields),
+	F_MAP("modbus", modbus_fields),
 	F_END
 };
 
@@ -1247,19 +1372,49 @@ load_bool(const void *src)
 	return v;
 }
 
+/*
+ * Function codes a read-only route passes: the reads of the application
+ * protocol (sections 6.1-6.4, 6.7, 6.9-6.10, 6.13, 6.14, 6.18) and MEI
+ * (6.19-6.21; the glue admits only Read Device Identification).
+ */
+static const uint8_t mb_read_codes[] = { 1, 2, 3, 4, 7, 11, 12, 17, 20, 24,
+	43 };
+
+/* Fill a route's functions: mode, and the codes it allows (list: list). */
+static void
+funcs_set(void *at, enum policy_modbus_functions_mode mode,
+    const uint8_t *list)
+{
+	struct policy_modbus_route r;
+	size_t i;
+
+	memset(&r.functions, 0, sizeof(r.functions));
+	r.functions.mode = mode;
+	if (mode == POLICY_MODBUS_FUNC_ALL)
+		for (i = 1; i < 128; i++)
+			r.functions.codes[i / 8] |= (uint8_t)(1u << (i % 8));
+	else if (mode == POLICY_MODBUS_FUNC_READ_ONLY)
+		for (i = 0; i < sizeof(mb_read_codes); i++)
+			r.functions.codes[mb_read_codes[i] / 8] |=
+			    (uint8_t)(1u << (mb_read_codes[i] % 8));
+	else
+		memcpy(r.functions.codes, list, sizeof(r.functions.codes));
+	memcpy(at, &r.functions, sizeof(r.functions));
+}
+
 /* Everything at its hardened value: omitting a key never weakens. */
 static int
-set_defaults(struct policy *p, const struct field *fields)
+set_defaults(struct policy *p, char *base, const struct field *fields)
 {
 	const struct field *f;
 	unsigned i, e;
 
 	for (f = fields; f->key != NULL; f++) {
-		char *at = (char *)p + f->off;
+		char *at = base + f->off;
 
 		switch (f->type) {
 		case FT_MAP:
-			if (set_defaults(p, f->kids) == -1)
+			if (set_defaults(p, base, f->kids) == -1)
 				return -1;
 			break;
 		case FT_BOOL:
@@ -1268,12 +1423,28 @@ set_defaults(struct policy *p, const struct field *fields)
 		case FT_UINT:
 		case FT_ENUM:
 		case FT_FACILITY:
+		case FT_CHOICE:
 			store_uint(at, f->size, f->def);
 			break;
 		case FT_NAME:
 		case FT_TEXT:
 		case FT_HOST:
+		case FT_ID:
+		case FT_PATH:
 			snprintf(at, f->size, "%s", f->sdef);
+			break;
+		case FT_INT:
+		case FT_LPORT:
+		case FT_UNITS:
+		case FT_UNITMAP:
+			memset(at, 0, f->size);
+			break;
+		case FT_FUNCS:
+			funcs_set(at, POLICY_MODBUS_FUNC_ALL, NULL);
+			break;
+		case FT_LIST:
+			memset(at, 0, f->size * f->max);
+			memset(base + f->noff, 0, sizeof(size_t));
 			break;
 		case FT_MESSAGE:
 			if ((p->login_message = strdup(f->sdef)) == NULL)
@@ -1310,6 +1481,9 @@ struct vctx {
 	struct policy *p;
 	struct policy_error *err;
 	const struct pnode *root;
+	char *base;		/* what field offsets point into: p or a list item */
+	/* modbus list items in file order, for checks across items */
+	const struct pnode *mb_items[MB_NLISTS][POLICY_MODBUS_MAX_ROUTES];
 	char path[512];
 	const struct pnode *svc_enabled[REGISTRY_COUNT];
 	const struct pnode *svc_port[REGISTRY_COUNT][REGISTRY_MAX_ENDPOINTS];
@@ -1584,6 +1758,33 @@ check_string_field(struct vctx *vc, const struct pnode *n,
 		if (get_string(vc, n, "printable text") == -1 ||
 		    check_text(vc, n, f->size - 1, false) == -1)
 			return -1;
+		break;
+	case FT_ID:
+		if (get_string(vc, n, "a name of 1 to 31 characters from "
+		    "a-z 0-9 _ -") == -1)
+			return -1;
+		for (i = 0; i < n->len; i++)
+			if (!((n->text[i] >= 'a' && n->text[i] <= 'z') ||
+			    (n->text[i] >= '0' && n->text[i] <= '9') ||
+			    n->text[i] == '_' || n->text[i] == '-'))
+				break;
+		if (n->len == 0 || n->len >= f->size || i < n->len) {
+			verr(vc, n, "%s is not a valid name (expected 1 to %zu "
+			    "characters from a-z 0-9 _ -)",
+			    quote(d, sizeof(d), n->text, n->len), f->size - 1);
+			return -1;
+		}
+		break;
+	case FT_PATH:
+		if (get_string(vc, n, "an absolute path") == -1 ||
+		    check_text(vc, n, f->size - 1, false) == -1)
+			return -1;
+		if (n->len < 2 || n->text[0] != '/') {
+			verr(vc, n, "%s is not an absolute path (expected e.g. "
+			    "/dev/ttyUSB0)", quote(d, sizeof(d), n->text,
+			    n->len));
+			return -1;
+		}
 		break;
 	case FT_HOST:
 		if (get_string(vc, n, "a host name or an IP address") == -1)
@@ -2275,10 +2476,461 @@ check_events(struct vctx *vc, const struct pnode *n)
 	return 0;
 }
 
+/* ------------------------------------------------------------------ */
+/* modbus                                                              */
+/* ------------------------------------------------------------------ */
+
+/* Decimal, an optional minus, no leading zero (like get_uint). */
+static int
+get_int(struct vctx *vc, const struct pnode *n, int32_t min, int32_t max,
+    int32_t *out)
+{
+	char d[QBUF];
+	int64_t v = 0;
+	size_t i, neg;
+
+	if (n->kind != PNODE_SCALAR || n->quoted || n->len == 0)
+		goto bad;
+	neg = n->text[0] == '-';
+	if (n->len == neg || (n->text[neg] == '0' && n->len > neg + 1) ||
+	    (neg && n->text[1] == '0'))
+		goto bad;
+	for (i = neg; i < n->len; i++) {
+		if (n->text[i] < '0' || n->text[i] > '9')
+			goto bad;
+		if (v <= INT32_MAX)
+			v = v * 10 + (n->text[i] - '0');
+	}
+	if (neg)
+		v = -v;
+	if (v < min || v > max) {
+		verr(vc, n, "%.*s%s is out of range (expected %d..%d)",
+		    (int)(n->len > 20 ? 20 : n->len), n->text,
+		    n->len > 20 ? "..." : "", min, max);
+		return -1;
+	}
+	*out = (int32_t)v;
+	return 0;
+bad:
+	verr(vc, n, "%s is not a decimal integer (expected %d..%d)",
+	    describe(d, sizeof(d), n), min, max);
+	return -1;
+}
+
+static int
+check_choice(struct vctx *vc, const struct pnode *n, const struct field *f,
+    char *at)
+{
+	char d[QBUF], list[256] = "";
+	size_t o = 0, i;
+	uint64_t v = 0;
+
+	for (i = 0; f->vals[i] != 0; i++)
+		bprintf(list, sizeof(list), &o, "%s%u", i ? ", " : "",
+		    f->vals[i]);
+	if (n->kind == PNODE_SCALAR && !n->quoted && n->len > 0 &&
+	    n->len <= 10 && n->text[0] != '0') {
+		for (i = 0; i < n->len && n->text[i] >= '0' &&
+		    n->text[i] <= '9'; i++)
+			v = v * 10 + (uint64_t)(n->text[i] - '0');
+		if (i == n->len)
+			for (i = 0; f->vals[i] != 0; i++)
+				if (f->vals[i] == v) {
+					store_uint(at, f->size, f->vals[i]);
+					return 0;
+				}
+	}
+	verr(vc, n, "%s is not a valid value (expected one of %s)",
+	    describe(d, sizeof(d), n), list);
+	return -1;
+}
+
+static int
+check_lport(struct vctx *vc, const struct pnode *n, char *at)
+{
+	char d[QBUF];
+	uint32_t u;
+	uint16_t v;
+
+	if (n->kind == PNODE_SCALAR && !n->quoted && scalar_is(n, "any")) {
+		v = 0;
+	} else if (n->kind == PNODE_SCALAR && !n->quoted && n->len > 0 &&
+	    n->text[0] >= '0' && n->text[0] <= '9') {
+		if (get_uint(vc, n, 1, 65535, &u) == -1)
+			return -1;
+		v = (uint16_t)u;
+	} else {
+		verr(vc, n, "%s is not a port (expected any, or a port "
+		    "services.modbus-tcp listens on)", describe(d, sizeof(d),
+		    n));
+		return -1;
+	}
+	memcpy(at, &v, sizeof(v));
+	return 0;
+}
+
+/* "1-10, 20, 30-31" from a set of bits 0..nbits-1; "" when empty. */
+static void
+set_text(char *buf, size_t size, const uint8_t *set, unsigned nbits,
+    const char *sep)
+{
+	size_t o = 0;
+	unsigned u, v;
+
+	buf[0] = '\0';
+	for (u = 0; u < nbits; u++) {
+		if (!POLICY_MODBUS_UNIT_SET(set, u))
+			continue;
+		for (v = u; v + 1 < nbits && POLICY_MODBUS_UNIT_SET(set, v + 1);
+		    v++)
+			;
+		if (v == u)
+			bprintf(buf, size, &o, "%s%u", o ? sep : "", u);
+		else
+			bprintf(buf, size, &o, "%s%u-%u", o ? sep : "", u, v);
+		u = v;
+	}
+}
+
+/* "5" or "1-31" (a <= b), each 0..255. */
+static int
+parse_units(const struct pnode *n, unsigned *lo, unsigned *hi)
+{
+	unsigned v[2] = { 0, 0 };
+	size_t i, k = 0, digits = 0;
+
+	if (n->kind != PNODE_SCALAR || n->len == 0 || n->len > 7)
+		return -1;
+	for (i = 0; i < n->len; i++) {
+		char c = n->text[i];
+
+		if (c == '-' && k == 0 && digits > 0) {
+			k = 1;
+			digits = 0;
+		} else if (c >= '0' && c <= '9') {
+			if (digits > 0 && v[k] == 0)
+				return -1;	/* leading zero */
+			v[k] = v[k] * 10 + (unsigned)(c - '0');
+			digits++;
+		} else
+			return -1;
+	}
+	if (digits == 0)
+		return -1;
+	*lo = v[0];
+	*hi = k ? v[1] : v[0];
+	return 0;
+}
+
+static int
+check_units(struct vctx *vc, const struct pnode *n, uint8_t *set)
+{
+	char d[QBUF];
+	const struct pnode *const *items = &n;
+	size_t count = 1, i, old = 0;
+	unsigned lo, hi, u;
+
+	if (n->kind == PNODE_SEQ) {
+		items = (const struct pnode *const *)n->kids;
+		count = n->n;
+		if (count == 0) {
+			verr(vc, n, "an empty list (expected at least one unit, "
+			    "e.g. 1-31 or [1, 5-9])");
+			return -1;
+		}
+	}
+	memset(set, 0, 32);
+	for (i = 0; i < count; i++) {
+		const struct pnode *v = items[i];
+
+		if (n->kind == PNODE_SEQ)
+			old = push_index(vc, i);
+		if (parse_units(v, &lo, &hi) == -1) {
+			verr(vc, v, "%s is not a unit id or range (expected "
+			    "0..255, a range such as 1-31, or a list of these)",
+			    describe(d, sizeof(d), v));
+			return -1;
+		}
+		if (hi > 255 || lo > hi) {
+			verr(vc, v, "%s is out of range (expected units 0..255, "
+			    "a range a-b with a <= b)", quote(d, sizeof(d),
+			    v->text, v->len));
+			return -1;
+		}
+		for (u = lo; u <= hi; u++) {
+			if (POLICY_MODBUS_UNIT_SET(set, u)) {
+				verr(vc, v, "unit %u is listed twice (expected "
+				    "each unit once)", u);
+				return -1;
+			}
+			set[u / 8] |= (uint8_t)(1u << (u % 8));
+		}
+		if (n->kind == PNODE_SEQ)
+			pop_path(vc, old);
+	}
+	return 0;
+}
+
+/* {incoming: outgoing}; unit 0 is broadcast and never remapped. */
+static int
+check_unitmap(struct vctx *vc, const struct pnode *n, char *at)
+{
+	struct policy_modbus_route r;
+	char d[QBUF];
+	size_t i, old;
+	uint32_t from, to;
+
+	if (n->kind != PNODE_MAP) {
+		verr(vc, n, "%s is not a mapping (expected {incoming: "
+		    "outgoing} units, e.g. {1: 11, 2: 12}, or {})",
+		    describe(d, sizeof(d), n));
+		return -1;
+	}
+	memset(&r.map, 0, sizeof(r.map));
+	for (i = 0; i + 1 < n->n; i += 2) {
+		const struct pnode *k = n->kids[i], *v = n->kids[i + 1];
+
+		old = push_key(vc, k->text, k->len);
+		if (get_uint(vc, k, 1, 255, &from) == -1 ||
+		    get_uint(vc, v, 1, 255, &to) == -1)
+			return -1;
+		r.map.mapped[from / 8] |= (uint8_t)(1u << (from % 8));
+		r.map.to[from] = (uint8_t)to;
+		pop_path(vc, old);
+	}
+	memcpy(at, &r.map, sizeof(r.map));
+	return 0;
+}
+
+static int
+check_funcs(struct vctx *vc, const struct pnode *n, char *at)
+{
+	uint8_t codes[16];
+	char d[QBUF];
+	size_t i, old;
+	uint32_t fc;
+
+	if (n->kind == PNODE_SCALAR && !n->quoted && scalar_is(n, "all")) {
+		funcs_set(at, POLICY_MODBUS_FUNC_ALL, NULL);
+		return 0;
+	}
+	if (n->kind == PNODE_SCALAR && !n->quoted && scalar_is(n, "read-only")) {
+		funcs_set(at, POLICY_MODBUS_FUNC_READ_ONLY, NULL);
+		return 0;
+	}
+	if (n->kind != PNODE_SEQ || n->n == 0) {
+		verr(vc, n, "%s is not a function list (expected all, read-only "
+		    "or a list of function codes 1..127, e.g. [3, 16])",
+		    n->kind == PNODE_SEQ ? "an empty list" :
+		    describe(d, sizeof(d), n));
+		return -1;
+	}
+	memset(codes, 0, sizeof(codes));
+	for (i = 0; i < n->n; i++) {
+		old = push_index(vc, i);
+		if (get_uint(vc, n->kids[i], 1, 127, &fc) == -1)
+			return -1;
+		if (POLICY_MODBUS_UNIT_SET(codes, fc)) {
+			verr(vc, n->kids[i], "function %u is listed twice "
+			    "(expected each function code once)", fc);
+			return -1;
+		}
+		codes[fc / 8] |= (uint8_t)(1u << (fc % 8));
+		pop_path(vc, old);
+	}
+	funcs_set(at, POLICY_MODBUS_FUNC_LIST, codes);
+	return 0;
+}
+
+static int
+require_key(struct vctx *vc, const struct pnode *item, const char *key,
+    const char *example)
+{
+	if (map_get(item, key, NULL) != NULL)
+		return 0;
+	verr(vc, item, "%s is missing (expected %s: with e.g. %s)", key, key,
+	    example);
+	return -1;
+}
+
+/* Before the schema: a key that only fits another kind of channel. */
+static int
+mb_item_pre(struct vctx *vc, const struct pnode *item, int list)
+{
+	const struct pnode *v;
+	size_t old;
+
+	if (list != MB_TCP || (v = map_get(item, "role", NULL)) == NULL)
+		return 0;
+	old = push_key(vc, "role", 4);
+	if (scalar_is(v, "slave"))
+		verr(vc, v, "slave is for serial channels only (a serial "
+		    "master reaching TCP slaves is a serial channel with role: "
+		    "slave; expected no role: on a TCP channel)");
+	else
+		verr(vc, v, "only serial channels have a role (sluice is "
+		    "always the master of a TCP channel; expected no role: "
+		    "here)");
+	pop_path(vc, old);
+	return -1;
+}
+
+static int
+mb_route_post(struct vctx *vc, const struct pnode *item,
+    const struct policy_modbus_route *r)
+{
+	const struct pnode *on = map_get(item, "offset", NULL);
+	const struct pnode *mn = map_get(item, "map", NULL);
+	char units[1024];
+	size_t i, old;
+	unsigned u;
+	uint32_t from;
+
+	set_text(units, sizeof(units), r->units, 256, ", ");
+	if (POLICY_MODBUS_UNIT_SET(r->units, 0) && !r->broadcast) {
+		old = push_key(vc, "units", 5);
+		verr(vc, map_get(item, "units", NULL), "unit 0 is the broadcast "
+		    "address (serial line 2.1; expected broadcast: true to "
+		    "forward it, or units without 0)");
+		pop_path(vc, old);
+		return -1;
+	}
+	for (u = 1; on != NULL && r->offset != 0 && u < 256; u++) {
+		int32_t to = (int32_t)u + r->offset;
+
+		if (!POLICY_MODBUS_UNIT_SET(r->units, u) || (to >= 1 &&
+		    to <= 255))
+			continue;
+		old = push_key(vc, "offset", 6);
+		verr(vc, on, "unit %u with offset %+d becomes %d, outside "
+		    "1..255 (expected an offset that keeps every unit of %s "
+		    "in 1..255)", u, r->offset, to, units);
+		pop_path(vc, old);
+		return -1;
+	}
+	if (mn == NULL || mn->n == 0)
+		return 0;
+	old = push_key(vc, "map", 3);
+	if (r->offset != 0) {
+		verr(vc, mn, "not allowed with a non-zero offset (offset: %d at "
+		    "line %u; expected either offset: or map:)", r->offset,
+		    on->line);
+		pop_path(vc, old);
+		return -1;
+	}
+	for (i = 0; i + 1 < mn->n; i += 2) {
+		if (get_uint(vc, mn->kids[i], 1, 255, &from) == -1)
+			return -1;
+		if (!POLICY_MODBUS_UNIT_SET(r->units, from)) {
+			push_key(vc, mn->kids[i]->text, mn->kids[i]->len);
+			verr(vc, mn->kids[i], "unit %u is not one of this "
+			    "route's units (expected a unit of %s)", from,
+			    units);
+			pop_path(vc, old);
+			return -1;
+		}
+	}
+	pop_path(vc, old);
+	return 0;
+}
+
+/* After the schema: keys that must be there, keys that must agree. */
+static int
+mb_item_post(struct vctx *vc, const struct pnode *item, int list,
+    const char *at)
+{
+	struct policy_modbus_serial s;
+	struct policy_modbus_route r;
+	const struct pnode *v;
+	size_t old;
+
+	switch (list) {
+	case MB_SERIAL:
+		if (require_key(vc, item, "name", "line1") == -1 ||
+		    require_key(vc, item, "device", "/dev/ttyUSB0") == -1)
+			return -1;
+		memcpy(&s, at, sizeof(s));
+		if (s.framing == POLICY_MODBUS_RTU && s.data_bits == 7 &&
+		    (v = map_get(item, "data_bits", NULL)) != NULL) {
+			old = push_key(vc, "data_bits", 9);
+			verr(vc, v, "7 is not allowed with framing: rtu (an RTU "
+			    "character has 8 data bits, serial line 2.5.1; "
+			    "expected 8, or framing: ascii)");
+			pop_path(vc, old);
+			return -1;
+		}
+		return 0;
+	case MB_TCP:
+		if (require_key(vc, item, "name", "plc2") == -1 ||
+		    require_key(vc, item, "host", "192.0.2.10") == -1)
+			return -1;
+		if ((v = map_get(item, "host", NULL)) != NULL && v->len == 0) {
+			old = push_key(vc, "host", 4);
+			verr(vc, v, "an empty value (expected the slave's address "
+			    "or host name, e.g. 192.0.2.10)");
+			pop_path(vc, old);
+			return -1;
+		}
+		return 0;
+	case MB_ROUTES:
+		if (require_key(vc, item, "units", "1-31") == -1 ||
+		    require_key(vc, item, "channel", "line1") == -1)
+			return -1;
+		memcpy(&r, at, sizeof(r));
+		return mb_route_post(vc, item, &r);
+	}
+	return -1;
+}
+
+static int
+check_list(struct vctx *vc, const struct pnode *n, const struct field *f)
+{
+	char *saved = vc->base, *arr = vc->base + f->off, d[QBUF];
+	size_t i, old;
+
+	if (n->kind != PNODE_SEQ) {
+		verr(vc, n, "%s is not a sequence (expected a sequence of "
+		    "mappings, e.g. - %s)", describe(d, sizeof(d), n),
+		    f->list == MB_ROUTES ? "units: 1-31" : "name: line1");
+		return -1;
+	}
+	if (n->n > f->max) {
+		old = push_index(vc, f->max);
+		verr(vc, n->kids[f->max], "more than %u entries (expected at "
+		    "most %u)", f->max, f->max);
+		pop_path(vc, old);
+		return -1;
+	}
+	memset(saved + f->noff, 0, sizeof(size_t));
+	for (i = 0; i < n->n; i++) {
+		char *item = arr + i * f->size;
+		int rc;
+
+		memset(item, 0, f->size);
+		if (set_defaults(vc->p, item, f->kids) == -1) {
+			set_err(vc->err, "%s: out of memory", n->file);
+			return -1;
+		}
+		old = push_index(vc, i);
+		vc->base = item;
+		rc = mb_item_pre(vc, n->kids[i], f->list);
+		if (rc == 0)
+			rc = check_map(vc, n->kids[i], f->kids, false);
+		vc->base = saved;
+		if (rc == -1 || mb_item_post(vc, n->kids[i], f->list,
+		    item) == -1)
+			return -1;
+		pop_path(vc, old);
+		vc->mb_items[f->list][i] = n->kids[i];
+	}
+	memcpy(saved + f->noff, &n->n, sizeof(size_t));
+	return 0;
+}
+
 static int
 check_value(struct vctx *vc, const struct pnode *n, const struct field *f)
 {
-	char *at = (char *)vc->p + f->off;
+	char *at = vc->base + f->off;
 	uint32_t u;
 	bool b;
 
@@ -2325,6 +2977,29 @@ check_value(struct vctx *vc, const struct pnode *n, const struct field *f)
 		return check_events(vc, n);
 	case FT_MANAGEMENT:
 		return check_management(vc, n);
+	case FT_ID:
+	case FT_PATH:
+		return check_string_field(vc, n, f, at);
+	case FT_CHOICE:
+		return check_choice(vc, n, f, at);
+	case FT_INT: {
+		int32_t i;
+
+		if (get_int(vc, n, f->imin, f->imax, &i) == -1)
+			return -1;
+		memcpy(at, &i, sizeof(i));
+		return 0;
+	}
+	case FT_LPORT:
+		return check_lport(vc, n, at);
+	case FT_UNITS:
+		return check_units(vc, n, (uint8_t *)at);
+	case FT_UNITMAP:
+		return check_unitmap(vc, n, at);
+	case FT_FUNCS:
+		return check_funcs(vc, n, at);
+	case FT_LIST:
+		return check_list(vc, n, f);
 	}
 	return -1;
 }
@@ -2422,6 +3097,274 @@ check_port_conflicts(struct vctx *vc)
 	return 0;
 }
 
+/* " at line N", or " at FILE:N" when b is in another file than a. */
+static void
+where_text(char *buf, size_t size, const struct pnode *a,
+    const struct pnode *b)
+{
+	if (strcmp(a->file, b->file) != 0)
+		snprintf(buf, size, " at %s:%u", b->file, b->line);
+	else
+		snprintf(buf, size, " at line %u", b->line);
+}
+
+static const char *const mb_list_keys[MB_NLISTS] = {
+	"serial_channels", "tcp_channels", "routes",
+};
+
+/* Channel names are unique across serial and TCP channels together. */
+static int
+mb_check_names(struct vctx *vc)
+{
+	const struct policy *p = vc->p;
+	const struct pnode *x, *y;
+	char where[320];
+	size_t i, j, n = p->modbus.n_serial + p->modbus.n_tcp;
+
+	for (i = 0; i < n; i++)
+		for (j = i + 1; j < n; j++) {
+			size_t li = i < p->modbus.n_serial ? MB_SERIAL : MB_TCP;
+			size_t lj = j < p->modbus.n_serial ? MB_SERIAL : MB_TCP;
+			size_t ii = li == MB_SERIAL ? i : i - p->modbus.n_serial;
+			size_t jj = lj == MB_SERIAL ? j : j - p->modbus.n_serial;
+			const char *a = li == MB_SERIAL ?
+			    p->modbus.serial[ii].name : p->modbus.tcp[ii].name;
+			const char *b = lj == MB_SERIAL ?
+			    p->modbus.serial[jj].name : p->modbus.tcp[jj].name;
+			size_t lat = lj, iat = jj, loth = li, ioth = ii;
+
+			if (strcmp(a, b) != 0)
+				continue;
+			x = map_get(vc->mb_items[li][ii], "name", NULL);
+			y = map_get(vc->mb_items[lj][jj], "name", NULL);
+			if (strcmp(x->file, y->file) == 0 && node_after(x, y)) {
+				const struct pnode *t = x;
+
+				x = y;
+				y = t;
+				lat = li, iat = ii, loth = lj, ioth = jj;
+			}
+			where_text(where, sizeof(where), y, x);
+			snprintf(vc->path, sizeof(vc->path), "modbus.%s[%zu].name",
+			    mb_list_keys[lat], iat);
+			verr(vc, y, "\"%s\" is also the name of modbus.%s[%zu]%s "
+			    "(expected a name unique across all channels)", b,
+			    mb_list_keys[loth], ioth, where);
+			return -1;
+		}
+	return 0;
+}
+
+/* A route's channel: exists, can take requests; broadcast only serial. */
+static int
+mb_check_route_channel(struct vctx *vc, size_t i)
+{
+	const struct policy *p = vc->p;
+	const struct policy_modbus_route *r = &p->modbus.routes[i];
+	const struct pnode *item = vc->mb_items[MB_ROUTES][i], *v;
+	char names[512];
+	size_t k, o = 0;
+
+	names[0] = '\0';
+	for (k = 0; k < p->modbus.n_serial; k++) {
+		if (p->modbus.serial[k].role == POLICY_MODBUS_ROLE_MASTER)
+			bprintf(names, sizeof(names), &o, "%s%s", o ? ", " : "",
+			    p->modbus.serial[k].name);
+		if (strcmp(p->modbus.serial[k].name, r->channel) != 0)
+			continue;
+		if (p->modbus.serial[k].role == POLICY_MODBUS_ROLE_SLAVE) {
+			v = map_get(item, "channel", NULL);
+			snprintf(vc->path, sizeof(vc->path),
+			    "modbus.routes[%zu].channel", i);
+			verr(vc, v, "\"%s\" is a serial channel with role: slave, "
+			    "where a serial master sends requests (expected a "
+			    "channel sluice is master of: a serial channel with "
+			    "role: master, or a TCP channel)", r->channel);
+			return -1;
+		}
+		return 0;
+	}
+	for (k = 0; k < p->modbus.n_tcp; k++)
+		if (strcmp(p->modbus.tcp[k].name, r->channel) == 0)
+			break;
+	if (k == p->modbus.n_tcp) {
+		for (k = 0; k < p->modbus.n_tcp; k++)
+			bprintf(names, sizeof(names), &o, "%s%s", o ? ", " : "",
+			    p->modbus.tcp[k].name);
+		v = map_get(item, "channel", NULL);
+		snprintf(vc->path, sizeof(vc->path), "modbus.routes[%zu].channel",
+		    i);
+		verr(vc, v, "\"%s\" names no channel (expected the name of a "
+		    "serial or TCP channel%s%s)", r->channel, o ? ": " : "; "
+		    "none is defined", names);
+		return -1;
+	}
+	if (r->broadcast) {
+		v = map_get(item, "broadcast", NULL);
+		snprintf(vc->path, sizeof(vc->path), "modbus.routes[%zu].broadcast",
+		    i);
+		verr(vc, v, "true is not allowed for TCP channel \"%s\" "
+		    "(broadcast is a serial line feature, serial line 2.1; "
+		    "expected false)", r->channel);
+		return -1;
+	}
+	return 0;
+}
+
+/* listen_port: any, or a port services.modbus-tcp listens on. */
+static int
+mb_check_listen_port(struct vctx *vc, size_t i)
+{
+	const struct registry_service *s = registry_get(REGISTRY_MODBUS_TCP);
+	const struct policy_service *ps = &vc->p->services[REGISTRY_MODBUS_TCP];
+	uint16_t port = vc->p->modbus.routes[i].listen_port;
+	char list[256];
+	size_t e, o = 0;
+
+	if (port == 0)
+		return 0;
+	list[0] = '\0';
+	for (e = 0; e < s->n_endpoints; e++) {
+		if (ps->ports[e] == port)
+			return 0;
+		bprintf(list, sizeof(list), &o, ", %u (services.modbus-tcp.%s)",
+		    ps->ports[e], s->endpoints[e].key);
+	}
+	snprintf(vc->path, sizeof(vc->path), "modbus.routes[%zu].listen_port",
+	    i);
+	verr(vc, map_get(vc->mb_items[MB_ROUTES][i], "listen_port", NULL),
+	    "%u is not a port services.modbus-tcp listens on (expected any%s)",
+	    port, list);
+	return -1;
+}
+
+/* Within one listen_port, a unit goes to at most one route. */
+static int
+mb_check_overlaps(struct vctx *vc)
+{
+	const struct policy *p = vc->p;
+	const struct pnode *x, *y;
+	uint8_t both[32];
+	char units[1024], where[320], lp[16];
+	size_t i, j, k, at, other;
+	bool any;
+
+	for (i = 0; i < p->modbus.n_routes; i++)
+		for (j = i + 1; j < p->modbus.n_routes; j++) {
+			const struct policy_modbus_route *a = &p->modbus.routes[i];
+			const struct policy_modbus_route *b = &p->modbus.routes[j];
+
+			if (a->listen_port != b->listen_port)
+				continue;
+			for (k = 0, any = false; k < 32; k++) {
+				both[k] = a->units[k] & b->units[k];
+				any = any || both[k] != 0;
+			}
+			if (!any)
+				continue;
+			x = map_get(vc->mb_items[MB_ROUTES][i], "units", NULL);
+			y = map_get(vc->mb_items[MB_ROUTES][j], "units", NULL);
+			at = j;
+			other = i;
+			if (strcmp(x->file, y->file) == 0 && node_after(x, y)) {
+				const struct pnode *t = x;
+
+				x = y;
+				y = t;
+				at = i;
+				other = j;
+			}
+			set_text(units, sizeof(units), both, 256, ", ");
+			where_text(where, sizeof(where), y, x);
+			if (a->listen_port == 0)
+				snprintf(lp, sizeof(lp), "any");
+			else
+				snprintf(lp, sizeof(lp), "%u", a->listen_port);
+			snprintf(vc->path, sizeof(vc->path),
+			    "modbus.routes[%zu].units", at);
+			verr(vc, y, "%s %s also routed by modbus.routes[%zu]%s "
+			    "for listen_port %s (expected each unit routed once "
+			    "per listening port)", units, strpbrk(units, ",-") ?
+			    "are" : "is", other, where, lp);
+			return -1;
+		}
+	return 0;
+}
+
+static int
+mb_name_cmp(const void *a, const void *b)
+{
+	/* Both channel structs start with their name. */
+	return strcmp((const char *)a, (const char *)b);
+}
+
+static int
+mb_route_cmp(const void *a, const void *b)
+{
+	const struct policy_modbus_route *x = a, *y = b;
+	int k;
+
+	if (x->listen_port != y->listen_port)
+		return x->listen_port < y->listen_port ? -1 : 1;
+	/* The lowest unit: the highest byte-wise bitmap, low bits first. */
+	for (k = 0; k < 256; k++)
+		if (POLICY_MODBUS_UNIT_SET(x->units, k) !=
+		    POLICY_MODBUS_UNIT_SET(y->units, k))
+			return POLICY_MODBUS_UNIT_SET(x->units, k) ? -1 : 1;
+	return 0;
+}
+
+/*
+ * Checks across items, then the canonical order (the lists are sets:
+ * sorted, two files that differ only in order are equal), then each
+ * route's channel resolved to its index.
+ */
+static int
+check_modbus(struct vctx *vc)
+{
+	struct policy *p = vc->p;
+	const struct pnode *mb, *v;
+	size_t i, k;
+
+	if (p->modbus.mode == POLICY_MODBUS_AGENT) {
+		mb = map_get(vc->root, "modbus", NULL);
+		v = map_get(mb, "mode", NULL);
+		snprintf(vc->path, sizeof(vc->path), "modbus.mode");
+		verr(vc, v, "agent mode is not supported by this build "
+		    "(expected transparent)");
+		return -1;
+	}
+	if (mb_check_names(vc) == -1)
+		return -1;
+	for (i = 0; i < p->modbus.n_routes; i++)
+		if (mb_check_route_channel(vc, i) == -1 ||
+		    mb_check_listen_port(vc, i) == -1)
+			return -1;
+	if (mb_check_overlaps(vc) == -1)
+		return -1;
+	qsort(p->modbus.serial, p->modbus.n_serial, sizeof(p->modbus.serial[0]),
+	    mb_name_cmp);
+	qsort(p->modbus.tcp, p->modbus.n_tcp, sizeof(p->modbus.tcp[0]),
+	    mb_name_cmp);
+	qsort(p->modbus.routes, p->modbus.n_routes, sizeof(p->modbus.routes[0]),
+	    mb_route_cmp);
+	for (i = 0; i < p->modbus.n_routes; i++) {
+		struct policy_modbus_route *r = &p->modbus.routes[i];
+
+		for (k = 0; k < p->modbus.n_serial; k++)
+			if (strcmp(p->modbus.serial[k].name, r->channel) == 0) {
+				r->channel_kind = POLICY_MODBUS_CHANNEL_SERIAL;
+				r->channel_index = (unsigned)k;
+			}
+		for (k = 0; k < p->modbus.n_tcp; k++)
+			if (strcmp(p->modbus.tcp[k].name, r->channel) == 0) {
+				r->channel_kind = POLICY_MODBUS_CHANNEL_TCP;
+				r->channel_index = (unsigned)k;
+			}
+	}
+	return 0;
+}
+
 static void add_warning(struct policy *, const struct pnode *, const char *,
     ...) FMT(3, 4);
 
@@ -2469,6 +3412,8 @@ check_policy(struct vctx *vc)
 	}
 	if (check_port_conflicts(vc) == -1)
 		return -1;
+	if (check_modbus(vc) == -1)
+		return -1;
 
 	if (p->services[REGISTRY_SYSLOG_CLIENT].enabled &&
 	    p->logging.syslog.server[0] == '\0')
@@ -2493,6 +3438,21 @@ check_policy(struct vctx *vc)
 			    "enabled, but this build does not implement it "
 			    "yet; its port stays closed", s->name);
 	}
+	if (p->modbus.n_routes > 0 &&
+	    !p->services[REGISTRY_MODBUS_TCP].enabled)
+		add_warning(p, map_get(map_get(vc->root, "modbus", NULL),
+		    "routes", NULL), "modbus.routes: set, but "
+		    "services.modbus-tcp is disabled: no master can reach them");
+	for (i = 0; i < p->modbus.n_serial; i++)
+		if (p->modbus.serial[i].parity == POLICY_MODBUS_PARITY_NONE &&
+		    p->modbus.serial[i].stop_bits == 1)
+			add_warning(p, map_get(map_get(vc->root, "modbus",
+			    NULL), "serial_channels", NULL),
+			    "modbus.serial_channels"
+			    "[%s]: parity none with 1 stop bit: the serial "
+			    "line spec (2.5.1) asks for 2 stop bits without "
+			    "parity; some devices will not answer",
+			    p->modbus.serial[i].name);
 	if (p->accessible_ip.activate) {
 		for (i = 0; i < p->accessible_ip.n_entries; i++)
 			if (p->accessible_ip.entries[i].active)
@@ -2512,7 +3472,7 @@ policy_new(void)
 
 	if (p == NULL)
 		return NULL;
-	if (set_defaults(p, top_fields) == -1) {
+	if (set_defaults(p, (char *)p, top_fields) == -1) {
 		free(p);
 		return NULL;
 	}
@@ -2563,6 +3523,7 @@ load_policy(const char *name, const char *buf, size_t len, const char *dir,
 	snprintf(p->source, sizeof(p->source), "%s", name);
 	memset(&vc, 0, sizeof(vc));
 	vc.p = p;
+	vc.base = (char *)p;
 	vc.err = err;
 	vc.root = tree;
 	if (check_policy(&vc) == -1) {
@@ -2631,8 +3592,12 @@ enum { EM_MAP, EM_SEQ };
 
 struct emitter {
 	void (*begin)(struct emitter *, const char *key, int kind, size_t n);
-	/* The next item of a sequence of entries, named by its address. */
-	void (*item)(struct emitter *, const char *label);
+	/*
+	 * The next item of a sequence, named by label in flattened paths.
+	 * With key, YAML shows "- key: label"; without, the item's first
+	 * leaf follows the dash.
+	 */
+	void (*item)(struct emitter *, const char *key, const char *label);
 	void (*leaf)(struct emitter *, const char *key, const char *value);
 	void (*end)(struct emitter *, int kind);
 	bool failed;
@@ -2730,7 +3695,7 @@ emit_special(struct emitter *e, const struct policy *p, const struct field *f)
 			    &p->accessible_ip.entries[i];
 
 			acl_format(v, sizeof(v), a);
-			e->item(e, v);
+			e->item(e, "address", v);
 			e->leaf(e, "active", a->active ? "true" : "false");
 			emit_string(e, "comment", a->comment);
 		}
@@ -2764,34 +3729,143 @@ emit_special(struct emitter *e, const struct policy *p, const struct field *f)
 	}
 }
 
+static void emit_fields(struct emitter *, const struct policy *, const char *,
+    const struct field *);
+
+/* A list item's name in flattened paths: its name, or units@port. */
 static void
-emit_fields(struct emitter *e, const struct policy *p,
+item_label(char *buf, size_t size, const struct field *f, const char *item)
+{
+	struct policy_modbus_route r;
+
+	if (f->list != MB_ROUTES) {
+		snprintf(buf, size, "%s", item);	/* name comes first */
+		return;
+	}
+	memcpy(&r, item, sizeof(r));
+	set_text(buf, size, r.units, 256, ",");
+	if (r.listen_port == 0)
+		snprintf(buf + strlen(buf), size - strlen(buf), "@any");
+	else
+		snprintf(buf + strlen(buf), size - strlen(buf), "@%u",
+		    r.listen_port);
+}
+
+static void
+emit_modbus(struct emitter *e, const struct policy *p, const char *at,
+    const struct field *f)
+{
+	struct policy_modbus_route r;
+	char v[1400];
+	size_t i, n, o;
+	int32_t k;
+	uint16_t port;
+
+	switch (f->type) {
+	case FT_INT:
+		memcpy(&k, at, sizeof(k));
+		snprintf(v, sizeof(v), "%d", k);
+		e->leaf(e, f->key, v);
+		break;
+	case FT_LPORT:
+		memcpy(&port, at, sizeof(port));
+		if (port == 0)
+			snprintf(v, sizeof(v), "any");
+		else
+			snprintf(v, sizeof(v), "%u", port);
+		e->leaf(e, f->key, v);
+		break;
+	case FT_UNITS:
+		v[0] = '[';
+		set_text(v + 1, sizeof(v) - 2, (const uint8_t *)at, 256, ", ");
+		strcat(v, "]");
+		e->leaf(e, f->key, v);
+		break;
+	case FT_UNITMAP:
+		memcpy(&r.map, at, sizeof(r.map));
+		o = 0;
+		bprintf(v, sizeof(v), &o, "{");
+		for (i = 1, n = 0; i < 256; i++)
+			if (POLICY_MODBUS_UNIT_SET(r.map.mapped, i))
+				bprintf(v, sizeof(v), &o, "%s%zu: %u",
+				    n++ ? ", " : "", i, r.map.to[i]);
+		bprintf(v, sizeof(v), &o, "}");
+		e->leaf(e, f->key, v);
+		break;
+	case FT_FUNCS:
+		memcpy(&r.functions, at, sizeof(r.functions));
+		if (r.functions.mode == POLICY_MODBUS_FUNC_ALL)
+			snprintf(v, sizeof(v), "all");
+		else if (r.functions.mode == POLICY_MODBUS_FUNC_READ_ONLY)
+			snprintf(v, sizeof(v), "read-only");
+		else {
+			/* Codes are listed one by one, never as ranges. */
+			o = 0;
+			bprintf(v, sizeof(v), &o, "[");
+			for (i = 1, n = 0; i < 128; i++)
+				if (POLICY_MODBUS_UNIT_SET(r.functions.codes, i))
+					bprintf(v, sizeof(v), &o, "%s%zu",
+					    n++ ? ", " : "", i);
+			bprintf(v, sizeof(v), &o, "]");
+		}
+		e->leaf(e, f->key, v);
+		break;
+	case FT_LIST:
+		memcpy(&n, at - f->off + f->noff, sizeof(n));
+		e->begin(e, f->key, EM_SEQ, n);
+		for (i = 0; i < n; i++) {
+			const char *item = at + i * f->size;
+
+			item_label(v, sizeof(v), f, item);
+			e->item(e, NULL, v);
+			emit_fields(e, p, item, f->kids);
+		}
+		e->end(e, EM_SEQ);
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+emit_fields(struct emitter *e, const struct policy *p, const char *base,
     const struct field *fields)
 {
 	const struct field *f;
 	char v[32];
 
 	for (f = fields; f->key != NULL; f++) {
-		const char *at = (const char *)p + f->off;
+		const char *at = base + f->off;
 		uint32_t u;
 
 		switch (f->type) {
 		case FT_MAP:
 			e->begin(e, f->key, EM_MAP, 0);
-			emit_fields(e, p, f->kids);
+			emit_fields(e, p, base, f->kids);
 			e->end(e, EM_MAP);
 			break;
 		case FT_BOOL:
 			e->leaf(e, f->key, load_bool(at) ? "true" : "false");
 			break;
 		case FT_UINT:
+		case FT_CHOICE:
 			snprintf(v, sizeof(v), "%u", load_uint(at, f->size));
 			e->leaf(e, f->key, v);
 			break;
 		case FT_NAME:
 		case FT_TEXT:
 		case FT_HOST:
+		case FT_ID:
+		case FT_PATH:
 			emit_string(e, f->key, at);
+			break;
+		case FT_INT:
+		case FT_LPORT:
+		case FT_UNITS:
+		case FT_UNITMAP:
+		case FT_FUNCS:
+		case FT_LIST:
+			emit_modbus(e, p, at, f);
 			break;
 		case FT_MESSAGE:
 			emit_string(e, f->key, p->login_message);
@@ -2864,33 +3938,49 @@ struct yaml_out {
 	struct sbuf b;
 	unsigned level;
 	bool in_item;
+	bool dash;		/* the next line starts an item: "- " */
 	size_t seq_n;
 };
+
+/* Indentation, or "- " in its last two columns for an item's first key. */
+static void
+yo_indent(struct yaml_out *y)
+{
+	if (y->dash && y->level > 0) {
+		sbuf_printf(&y->b, "%*s- ", (int)(y->level - 1) * 2, "");
+		y->dash = false;
+	} else
+		sbuf_printf(&y->b, "%*s", (int)y->level * 2, "");
+}
 
 static void
 yo_begin(struct emitter *e, const char *key, int kind, size_t n)
 {
 	struct yaml_out *y = (struct yaml_out *)(void *)e;
 
+	yo_indent(y);
 	if (kind == EM_SEQ && n == 0) {
-		sbuf_printf(&y->b, "%*s%s: []\n", (int)y->level * 2, "", key);
+		sbuf_printf(&y->b, "%s: []\n", key);
 		y->seq_n = 0;
 		return;
 	}
-	sbuf_printf(&y->b, "%*s%s:\n", (int)y->level * 2, "", key);
+	sbuf_printf(&y->b, "%s:\n", key);
 	y->seq_n = n;
 	y->level++;
 }
 
 static void
-yo_item(struct emitter *e, const char *label)
+yo_item(struct emitter *e, const char *key, const char *label)
 {
 	struct yaml_out *y = (struct yaml_out *)(void *)e;
 
 	if (y->in_item)
 		y->level--;
-	sbuf_printf(&y->b, "%*s- address: \"%s\"\n", (int)y->level * 2, "",
-	    label);
+	if (key != NULL)
+		sbuf_printf(&y->b, "%*s- %s: \"%s\"\n", (int)y->level * 2, "",
+		    key, label);
+	else
+		y->dash = true;
 	y->level++;
 	y->in_item = true;
 }
@@ -2900,7 +3990,8 @@ yo_leaf(struct emitter *e, const char *key, const char *value)
 {
 	struct yaml_out *y = (struct yaml_out *)(void *)e;
 
-	sbuf_printf(&y->b, "%*s%s: %s\n", (int)y->level * 2, "", key, value);
+	yo_indent(y);
+	sbuf_printf(&y->b, "%s: %s\n", key, value);
 }
 
 static void
@@ -2928,7 +4019,7 @@ policy_to_yaml(const struct policy *p)
 	y.e.item = yo_item;
 	y.e.leaf = yo_leaf;
 	y.e.end = yo_end;
-	emit_fields(&y.e, p, top_fields);
+	emit_fields(&y.e, p, (const char *)p, top_fields);
 	if (y.e.failed || y.b.failed || y.b.s == NULL) {
 		free(y.b.s);
 		errno = ENOMEM;
@@ -2971,7 +4062,7 @@ fo_begin(struct emitter *e, const char *key, int kind, size_t n)
 }
 
 static void
-fo_item(struct emitter *e, const char *label)
+fo_item(struct emitter *e, const char *key, const char *label)
 {
 	struct flat_out *f = (struct flat_out *)(void *)e;
 	size_t o;
@@ -3019,7 +4110,7 @@ policy_flatten(const struct policy *p,
 	f.e.end = fo_end;
 	f.fn = fn;
 	f.arg = arg;
-	emit_fields(&f.e, p, top_fields);
+	emit_fields(&f.e, p, (const char *)p, top_fields);
 }
 
 struct leaf {
@@ -3180,20 +4271,48 @@ policy_diff(const struct policy *a, const struct policy *b,
 }
 
 static bool
-fields_equal(const struct policy *a, const struct policy *b,
-    const struct field *fields)
+fields_equal(const struct policy *a, const struct policy *b, const char *abase,
+    const char *bbase, const struct field *fields)
 {
 	const struct field *f;
-	size_t i;
+	size_t i, na, nb;
 
 	for (f = fields; f->key != NULL; f++) {
-		const char *x = (const char *)a + f->off;
-		const char *y = (const char *)b + f->off;
+		const char *x = abase + f->off;
+		const char *y = bbase + f->off;
 
 		switch (f->type) {
 		case FT_MAP:
-			if (!fields_equal(a, b, f->kids))
+			if (!fields_equal(a, b, abase, bbase, f->kids))
 				return false;
+			break;
+		case FT_ID:
+		case FT_PATH:
+			if (strcmp(x, y) != 0)
+				return false;
+			break;
+		case FT_CHOICE:
+			if (load_uint(x, f->size) != load_uint(y, f->size))
+				return false;
+			break;
+		case FT_INT:
+		case FT_LPORT:
+		case FT_UNITS:
+		case FT_UNITMAP:
+		case FT_FUNCS:
+			/* Unset bytes are zero: whole members compare. */
+			if (memcmp(x, y, f->size) != 0)
+				return false;
+			break;
+		case FT_LIST:
+			memcpy(&na, abase + f->noff, sizeof(na));
+			memcpy(&nb, bbase + f->noff, sizeof(nb));
+			if (na != nb)
+				return false;
+			for (i = 0; i < na; i++)
+				if (!fields_equal(a, b, x + i * f->size,
+				    y + i * f->size, f->kids))
+					return false;
 			break;
 		case FT_BOOL:
 			if (load_bool(x) != load_bool(y))
@@ -3271,5 +4390,5 @@ fields_equal(const struct policy *a, const struct policy *b,
 bool
 policy_equal(const struct policy *a, const struct policy *b)
 {
-	return fields_equal(a, b, top_fields);
+	return fields_equal(a, b, (const char *)a, (const char *)b, top_fields);
 }

@@ -26,6 +26,10 @@
 #define POLICY_MAX_ACL_ENTRIES 16384
 #define POLICY_MAX_WARNINGS    32
 #define POLICY_MAX_MANAGEMENT  64          /* firewall.management entries */
+#define POLICY_MODBUS_MAX_SERIAL 32        /* modbus.serial_channels */
+#define POLICY_MODBUS_MAX_TCP    64        /* modbus.tcp_channels */
+#define POLICY_MODBUS_MAX_ROUTES 256       /* modbus.routes */
+#define POLICY_MODBUS_NAME_MAX   31        /* channel names, bytes */
 
 struct policy_error {
 	char msg[1024];   /* "file:line:col: key.path: what is wrong (expected ...)" */
@@ -57,6 +61,86 @@ enum policy_fw_closed { POLICY_FW_CLOSED_DROP, POLICY_FW_CLOSED_REJECT };
 
 enum policy_syslog_transport { POLICY_SYSLOG_UDP, POLICY_SYSLOG_TCP };
 enum policy_syslog_format { POLICY_SYSLOG_RFC5424, POLICY_SYSLOG_RFC3164 };
+
+/* modbus: the Modbus gateway (policy/README.md, "modbus"). */
+enum policy_modbus_mode { POLICY_MODBUS_TRANSPARENT, POLICY_MODBUS_AGENT };
+enum policy_modbus_exceptions {
+	POLICY_MODBUS_EXC_RESPOND,     /* answer with exception responses */
+	POLICY_MODBUS_EXC_SILENT       /* never: the master times out instead */
+};
+enum policy_modbus_malformed {
+	POLICY_MODBUS_MALFORMED_EXCEPTION,  /* answer exception 0x03 */
+	POLICY_MODBUS_MALFORMED_DROP
+};
+enum policy_modbus_role {
+	POLICY_MODBUS_ROLE_MASTER,     /* sluice polls slaves on the line */
+	POLICY_MODBUS_ROLE_SLAVE       /* a serial master on the line reaches TCP slaves */
+};
+enum policy_modbus_framing { POLICY_MODBUS_RTU, POLICY_MODBUS_ASCII };
+enum policy_modbus_parity {
+	POLICY_MODBUS_PARITY_NONE, POLICY_MODBUS_PARITY_EVEN,
+	POLICY_MODBUS_PARITY_ODD
+};
+enum policy_modbus_rs485 {
+	POLICY_MODBUS_RS485_AUTO,      /* TIOCSRS485 if the driver has it, else RTS */
+	POLICY_MODBUS_RS485_KERNEL,    /* TIOCSRS485 or fail */
+	POLICY_MODBUS_RS485_RTS,       /* toggle RTS around each frame */
+	POLICY_MODBUS_RS485_OFF
+};
+enum policy_modbus_functions_mode {
+	POLICY_MODBUS_FUNC_ALL, POLICY_MODBUS_FUNC_READ_ONLY,
+	POLICY_MODBUS_FUNC_LIST
+};
+enum policy_modbus_channel_kind {
+	POLICY_MODBUS_CHANNEL_SERIAL, POLICY_MODBUS_CHANNEL_TCP
+};
+
+/* Bit u of a 256-bit unit set: set[u / 8] & (1u << (u % 8)). */
+#define POLICY_MODBUS_UNIT_SET(set, u) \
+	(((set)[(u) / 8] >> ((u) % 8)) & 1u)
+
+struct policy_modbus_serial {
+	char name[POLICY_MODBUS_NAME_MAX + 1];
+	char device[256];              /* absolute path */
+	enum policy_modbus_role role;
+	enum policy_modbus_framing framing;
+	uint32_t baud;
+	uint8_t data_bits;             /* 7 or 8; always 8 with RTU */
+	enum policy_modbus_parity parity;
+	uint8_t stop_bits;             /* 1 or 2 */
+	enum policy_modbus_rs485 rs485;
+	uint32_t rs485_delay_before_us, rs485_delay_after_us;
+	uint32_t response_timeout_ms, inter_frame_delay_ms, initial_delay_ms;
+	uint32_t silence_ms;           /* 0 = 3.5 character times */
+	uint8_t read_retries, write_retries;
+};
+
+struct policy_modbus_tcp {
+	char name[POLICY_MODBUS_NAME_MAX + 1];
+	char host[256];                /* address or host name, never "" */
+	uint16_t port;
+	uint32_t connect_timeout_ms, response_timeout_ms;
+	uint8_t read_retries, write_retries;
+};
+
+struct policy_modbus_route {
+	uint8_t units[32];             /* incoming units, POLICY_MODBUS_UNIT_SET */
+	char channel[POLICY_MODBUS_NAME_MAX + 1];
+	uint16_t listen_port;          /* 0 = any listening port */
+	int32_t offset;                /* -255..255; unit 0 is never shifted */
+	struct {
+		uint8_t mapped[32];    /* incoming units with an entry */
+		uint8_t to[256];       /* outgoing unit, where mapped */
+	} map;
+	bool broadcast;                /* unit 0 may go to the (serial) channel */
+	struct {
+		enum policy_modbus_functions_mode mode;
+		uint8_t codes[16];     /* allowed function codes 1..127, always filled */
+	} functions;
+	/* Derived from channel (not a key): the channel it names. */
+	enum policy_modbus_channel_kind channel_kind;
+	unsigned channel_index;        /* into serial[] or tcp[] */
+};
 
 struct policy {
 	char source[256];          /* file it came from, or "<embedded>" */
@@ -128,6 +212,23 @@ struct policy {
 		} syslog;
 		uint8_t events[EVENTLOG_TYPE_COUNT];   /* EVENTLOG_SINK_* bits */
 	} logging;
+
+	struct {
+		enum policy_modbus_mode mode;
+		struct {
+			uint32_t max_connections;      /* 1..4096 */
+			uint32_t idle_timeout_s;       /* 0 = never */
+			enum policy_modbus_exceptions exceptions;
+			enum policy_modbus_malformed malformed;
+		} listeners;
+		/* Sorted by name; routes by listen_port, then lowest unit. */
+		size_t n_serial;
+		struct policy_modbus_serial serial[POLICY_MODBUS_MAX_SERIAL];
+		size_t n_tcp;
+		struct policy_modbus_tcp tcp[POLICY_MODBUS_MAX_TCP];
+		size_t n_routes;
+		struct policy_modbus_route routes[POLICY_MODBUS_MAX_ROUTES];
+	} modbus;
 
 	/* Non-fatal findings (e.g. syslog enabled without a server). */
 	size_t n_warnings;

@@ -93,7 +93,7 @@ static const struct bad_case bad_cases[] = {
 	{ "devices: {}\n",
 	  "t.yaml:1:1: devices: unknown key (expected one of: base, device, "
 	  "services, accessible_ip, dos_defense, firewall, password_policy, "
-	  "login_message, logging)" },
+	  "login_message, logging, modbus)" },
 	{ "device:\n  nmae: x\n",
 	  "t.yaml:2:3: device.nmae: unknown key (expected one of: name, "
 	  "location, description, contact)" },
@@ -536,9 +536,8 @@ static void
 test_reserved(void **state)
 {
 	static const char *const names[] = {
-		"modbus", "console", "accounts", "certificates",
-		"tls", "snmp", "mail", "tags", "dnp3", "iec104", "ethernet_ip",
-		"bacnet", "update",
+		"console", "accounts", "certificates", "tls", "snmp", "mail",
+		"tags", "dnp3", "iec104", "ethernet_ip", "bacnet", "update",
 	};
 	struct policy_error err;
 	char yaml[128], want[256];
@@ -806,6 +805,7 @@ test_good_files(void **state)
 		"good/site.yaml", "good/on-factory.yaml", "good/chain-top.yaml",
 		"good/chain-mid.yaml", "good/sub/chain-bottom.yaml",
 		"good/depth-0.yaml", "good/override-weak.yaml",
+		"good/modbus.yaml",
 	};
 	struct policy_error err;
 	struct policy *p;
@@ -1273,6 +1273,237 @@ test_diff(void **state)
 	policy_free(b);
 }
 
+/* modbus: defaults, the worked example, canonical order, diff. */
+static void
+test_modbus(void **state)
+{
+	static const char a_yaml[] =
+	    "modbus:\n"
+	    "  tcp_channels:\n"
+	    "    - {name: plc2, host: 192.0.2.10}\n"
+	    "  serial_channels:\n"
+	    "    - {name: line2, device: /dev/ttyS1, framing: ascii, "
+	    "data_bits: 7}\n"
+	    "    - {name: line1, device: /dev/ttyS0}\n"
+	    "  routes:\n"
+	    "    - {units: [40, 30-31], channel: plc2, map: {30: 1, 40: 2}}\n"
+	    "    - {units: [0, 1-5], channel: line1, broadcast: true,\n"
+	    "       functions: [16, 3]}\n"
+	    "    - {units: 7, channel: line2, offset: -6}\n";
+	/* The same, in another order. */
+	static const char b_yaml[] =
+	    "modbus:\n"
+	    "  serial_channels:\n"
+	    "    - {name: line1, device: /dev/ttyS0}\n"
+	    "    - {device: /dev/ttyS1, name: line2, data_bits: 7, "
+	    "framing: ascii}\n"
+	    "  routes:\n"
+	    "    - {units: 7, channel: line2, offset: -6}\n"
+	    "    - {units: 0-5, channel: line1, broadcast: true,\n"
+	    "       functions: [3, 16]}\n"
+	    "    - {units: [30-31, 40], channel: plc2, map: {40: 2, 30: 1}}\n"
+	    "  tcp_channels:\n"
+	    "    - {name: plc2, host: 192.0.2.10}\n";
+	struct policy_error err;
+	struct policy *p, *a, *b, *c;
+	const struct policy_modbus_route *r;
+	struct text t;
+	char *y;
+
+	(void)state;
+	/* hardened: nothing is forwarded until configured */
+	assert_non_null(p = load_str("device: {}\n", &err));
+	assert_int_equal(p->modbus.mode, POLICY_MODBUS_TRANSPARENT);
+	assert_int_equal(p->modbus.listeners.max_connections, 256);
+	assert_int_equal(p->modbus.listeners.idle_timeout_s, 300);
+	assert_int_equal(p->modbus.n_serial, 0);
+	assert_int_equal(p->modbus.n_tcp, 0);
+	assert_int_equal(p->modbus.n_routes, 0);
+	policy_free(p);
+
+	/* the worked example */
+	assert_non_null(p = policy_load_file("good/modbus.yaml", &err));
+	assert_int_equal(p->modbus.n_serial, 1);
+	assert_string_equal(p->modbus.serial[0].device, "/dev/ttyUSB0");
+	assert_int_equal(p->modbus.serial[0].baud, 19200);
+	assert_int_equal(p->modbus.serial[0].parity, POLICY_MODBUS_PARITY_EVEN);
+	assert_int_equal(p->modbus.serial[0].read_retries, 3);
+	assert_int_equal(p->modbus.tcp[0].port, 502);
+	assert_int_equal(p->modbus.n_routes, 2);
+	r = &p->modbus.routes[1];
+	assert_int_equal(r->listen_port, 7502);
+	assert_int_equal(r->offset, -19);
+	assert_int_equal(r->channel_kind, POLICY_MODBUS_CHANNEL_TCP);
+	assert_int_equal(r->channel_index, 0);
+	assert_true(POLICY_MODBUS_UNIT_SET(r->units, 20));
+	assert_true(POLICY_MODBUS_UNIT_SET(r->units, 29));
+	assert_false(POLICY_MODBUS_UNIT_SET(r->units, 30));
+	r = &p->modbus.routes[0];
+	assert_int_equal(r->functions.mode, POLICY_MODBUS_FUNC_READ_ONLY);
+	assert_true(POLICY_MODBUS_UNIT_SET(r->functions.codes, 3));
+	assert_false(POLICY_MODBUS_UNIT_SET(r->functions.codes, 6));
+	assert_false(POLICY_MODBUS_UNIT_SET(r->functions.codes, 16));
+	policy_free(p);
+
+	/* lists are sets: sorted, so order makes no difference */
+	assert_non_null(a = load_str(a_yaml, &err));
+	assert_non_null(b = load_str(b_yaml, &err));
+	assert_true(policy_equal(a, b));
+	assert_int_equal(policy_diff(a, b, NULL, NULL), 0);
+	assert_string_equal(a->modbus.serial[0].name, "line1");
+	assert_string_equal(a->modbus.serial[1].name, "line2");
+	r = &a->modbus.routes[0];	/* lowest unit first */
+	assert_true(POLICY_MODBUS_UNIT_SET(r->units, 0));
+	assert_true(r->broadcast);
+	assert_int_equal(r->channel_kind, POLICY_MODBUS_CHANNEL_SERIAL);
+	assert_int_equal(r->channel_index, 0);
+	assert_int_equal(r->functions.mode, POLICY_MODBUS_FUNC_LIST);
+	assert_true(POLICY_MODBUS_UNIT_SET(r->functions.codes, 16));
+	assert_false(POLICY_MODBUS_UNIT_SET(r->functions.codes, 1));
+	r = &a->modbus.routes[1];
+	assert_int_equal(r->channel_index, 1);
+	assert_int_equal(r->offset, -6);
+	r = &a->modbus.routes[2];
+	assert_true(POLICY_MODBUS_UNIT_SET(r->map.mapped, 40));
+	assert_int_equal(r->map.to[40], 2);
+	assert_int_equal(r->map.to[30], 1);
+	assert_non_null(y = policy_to_yaml(a));
+	assert_non_null(strstr(y, "  routes:\n"
+	    "    - units: [0-5]\n"
+	    "      channel: \"line1\"\n"
+	    "      listen_port: any\n"
+	    "      offset: 0\n"
+	    "      map: {}\n"
+	    "      broadcast: true\n"
+	    "      functions: [3, 16]\n"
+	    "    - units: [7]\n"));
+	assert_non_null(strstr(y, "    - units: [30-31, 40]\n"
+	    "      channel: \"plc2\"\n"
+	    "      listen_port: any\n"
+	    "      offset: 0\n"
+	    "      map: {30: 1, 40: 2}\n"));
+	free(y);
+	check_round_trip(a);
+
+	/* diff: list items keyed by name, routes by units@listen_port */
+	assert_non_null(c = load_str("modbus:\n  serial_channels:\n"
+	    "    - {name: line1, device: /dev/ttyS0, baud: 19200}\n"
+	    "  tcp_channels:\n    - {name: plc2, host: 192.0.2.10}\n"
+	    "  routes:\n    - {units: [0, 1-5], channel: line1, "
+	    "broadcast: true, functions: read-only}\n", &err));
+	memset(&t, 0, sizeof(t));
+	policy_diff(a, c, diff_line, &t);
+	assert_non_null(strstr(t.buf,
+	    "modbus.serial_channels[line1].baud: 9600 -> 19200\n"));
+	assert_non_null(strstr(t.buf,
+	    "modbus.serial_channels[line2].name: \"line2\" -> (none)\n"));
+	assert_non_null(strstr(t.buf,
+	    "modbus.routes[0-5@any].functions: [3, 16] -> read-only\n"));
+	assert_non_null(strstr(t.buf,
+	    "modbus.routes[7@any].channel: \"line2\" -> (none)\n"));
+	assert_false(policy_equal(a, c));
+	policy_free(a);
+	policy_free(b);
+	policy_free(c);
+
+	/* warnings: routes nobody can reach; no parity with 1 stop bit */
+	assert_non_null(p = load_str("modbus:\n  serial_channels:\n"
+	    "    - {name: l, device: /dev/ttyS0, parity: none}\n"
+	    "  routes:\n    - {units: 1, channel: l}\n", &err));
+	assert_true(p->n_warnings >= 2);
+	assert_string_equal(p->warnings[p->n_warnings - 2], "t.yaml:5:5: "
+	    "modbus.routes: set, "
+	    "but services.modbus-tcp is disabled: no master can reach them");
+	assert_string_equal(p->warnings[p->n_warnings - 1], "t.yaml:3:5: "
+	    "modbus.serial_channels[l]: parity none with 1 stop bit: the "
+	    "serial line spec (2.5.1) asks for 2 stop bits without parity; "
+	    "some devices will not answer");
+	policy_free(p);
+}
+
+/* modbus refusals the bad/ files do not cover. */
+static void
+test_modbus_bad(void **state)
+{
+	static const struct bad_case cases[] = {
+		{ "modbus:\n  tcp_channels:\n    - {name: t, host: h}\n"
+		  "  routes:\n    - {units: [], channel: t}\n",
+		  "t.yaml:5:15: modbus.routes[0].units: an empty list (expected "
+		  "at least one unit, e.g. 1-31 or [1, 5-9])" },
+		{ "modbus:\n  tcp_channels:\n    - {name: t, host: h}\n"
+		  "  routes:\n    - {units: [1-3, 3], channel: t}\n",
+		  "t.yaml:5:21: modbus.routes[0].units[1]: unit 3 is listed twice "
+		  "(expected each unit once)" },
+		{ "modbus:\n  tcp_channels:\n    - {name: t, host: h}\n"
+		  "  routes:\n    - {units: 5-1, channel: t}\n",
+		  "t.yaml:5:15: modbus.routes[0].units: \"5-1\" is out of range "
+		  "(expected units 0..255, a range a-b with a <= b)" },
+		{ "modbus:\n  tcp_channels:\n    - {name: t, host: h}\n"
+		  "  routes:\n    - {units: 1, channel: t, map: {1: 0}}\n",
+		  "t.yaml:5:39: modbus.routes[0].map.1: 0 is out of range "
+		  "(expected 1..255)" },
+		{ "modbus:\n  tcp_channels:\n    - {name: t, host: h}\n"
+		  "  routes:\n    - {units: 1, channel: t, offset: \"1\"}\n",
+		  "t.yaml:5:38: modbus.routes[0].offset: \"1\" is not a decimal "
+		  "integer (expected -255..255)" },
+		{ "modbus:\n  tcp_channels:\n    - {name: t, host: h}\n"
+		  "  routes:\n    - {units: 1, channel: t, functions: []}\n",
+		  "t.yaml:5:41: modbus.routes[0].functions: an empty list is not "
+		  "a function list (expected all, read-only or a list of "
+		  "function codes 1..127, e.g. [3, 16])" },
+		{ "modbus:\n  tcp_channels:\n    - {name: t, host: h}\n"
+		  "  routes:\n    - {units: 1, channel: t}\n"
+		  "    - {units: 1, channel: t, listen_port: 502}\n"
+		  "    - {units: 1, channel: t, listen_port: 502}\n",
+		  "t.yaml:7:15: modbus.routes[2].units: 1 is also routed by "
+		  "modbus.routes[1] at line 6 for listen_port 502 (expected "
+		  "each unit routed once per listening port)" },
+		{ "modbus:\n  serial_channels:\n"
+		  "    - {name: a, device: /dev/a}\n"
+		  "    - {name: a, device: /dev/b}\n",
+		  "t.yaml:4:14: modbus.serial_channels[1].name: \"a\" is also "
+		  "the name of modbus.serial_channels[0] at line 3 (expected a "
+		  "name unique across all channels)" },
+		{ "modbus:\n  tcp_channels:\n    - {name: t, host: \"\"}\n",
+		  "t.yaml:3:23: modbus.tcp_channels[0].host: an empty value "
+		  "(expected the slave's address or host name, e.g. "
+		  "192.0.2.10)" },
+		{ "modbus:\n  routes:\n    - {units: 1}\n",
+		  "t.yaml:3:7: modbus.routes[0]: channel is missing (expected "
+		  "channel: with e.g. line1)" },
+		{ "modbus:\n  routes:\n    - {units: 1, channel: x}\n",
+		  "t.yaml:3:27: modbus.routes[0].channel: \"x\" names no "
+		  "channel (expected the name of a serial or TCP channel; none "
+		  "is defined)" },
+		{ "modbus:\n  serial_channels: {}\n",
+		  "t.yaml:2:20: modbus.serial_channels: a mapping is not a "
+		  "sequence (expected a sequence of mappings, e.g. - name: "
+		  "line1)" },
+		{ "modbus:\n  serial_channels:\n"
+		  "    - {name: a, device: /dev/a, silence_ms: 1001}\n",
+		  "t.yaml:3:45: modbus.serial_channels[0].silence_ms: 1001 is out "
+		  "of range (expected 0..1000)" },
+	};
+	struct policy_error err;
+	struct policy *p;
+	size_t i, failed = 0;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		p = load_str(cases[i].yaml, &err);
+		if (p != NULL) {
+			print_error("case %zu loaded\n", i);
+			policy_free(p);
+			failed++;
+		} else if (strcmp(err.msg, cases[i].msg) != 0) {
+			print_error("case %zu:\n  got:  %s\n  want: %s\n", i,
+			    err.msg, cases[i].msg);
+			failed++;
+		}
+	}
+	assert_int_equal(failed, 0);
+}
+
 static void
 test_to_yaml_strings(void **state)
 {
@@ -1434,6 +1665,8 @@ main(void)
 		cmocka_unit_test(test_warnings),
 		cmocka_unit_test(test_golden),
 		cmocka_unit_test(test_diff),
+		cmocka_unit_test(test_modbus),
+		cmocka_unit_test(test_modbus_bad),
 		cmocka_unit_test(test_to_yaml_strings),
 		cmocka_unit_test(test_huge_file),
 		cmocka_unit_test(test_alias_bomb),
