@@ -1583,36 +1583,57 @@ get_bool(struct vctx *vc, const struct pnode *n, bool *out)
 	return -1;
 }
 
-/* Decimal digits only: no sign, no leading zero, no 0x or 0o forms. */
+/*
+ * Decimal digits, a minus only when signed, no leading zero, no 0x or 0o
+ * forms (YAML 1.1 would read those as other bases).
+ */
+static int
+get_decimal(struct vctx *vc, const struct pnode *n, int64_t min, int64_t max,
+    bool is_signed, int64_t *out)
+{
+	char d[QBUF];
+	int64_t v = 0;
+	size_t i, neg = 0;
+
+	if (n->kind != PNODE_SCALAR || n->quoted || n->len == 0)
+		goto bad;
+	if (is_signed && n->text[0] == '-')
+		neg = 1;
+	if (n->len == neg || (n->text[neg] == '0' && n->len > neg + 1) ||
+	    (neg && n->text[1] == '0'))
+		goto bad;
+	for (i = neg; i < n->len; i++) {
+		if (n->text[i] < '0' || n->text[i] > '9')
+			goto bad;
+		if (v <= UINT32_MAX)
+			v = v * 10 + (n->text[i] - '0');
+	}
+	if (neg)
+		v = -v;
+	if (v < min || v > max) {
+		verr(vc, n, "%.*s%s is out of range (expected %lld..%lld)",
+		    (int)(n->len > 20 ? 20 : n->len), n->text,
+		    n->len > 20 ? "..." : "", (long long)min, (long long)max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+bad:
+	verr(vc, n, "%s is not a decimal integer (expected %lld..%lld)",
+	    describe(d, sizeof(d), n), (long long)min, (long long)max);
+	return -1;
+}
+
 static int
 get_uint(struct vctx *vc, const struct pnode *n, uint32_t min, uint32_t max,
     uint32_t *out)
 {
-	char d[QBUF];
-	uint64_t v = 0;
-	size_t i;
+	int64_t v;
 
-	if (n->kind != PNODE_SCALAR || n->quoted || n->len == 0 ||
-	    (n->text[0] == '0' && n->len > 1))
-		goto bad;
-	for (i = 0; i < n->len; i++) {
-		if (n->text[i] < '0' || n->text[i] > '9')
-			goto bad;
-		if (v <= UINT32_MAX)
-			v = v * 10 + (uint64_t)(n->text[i] - '0');
-	}
-	if (v < min || v > max) {
-		verr(vc, n, "%.*s%s is out of range (expected %u..%u)",
-		    (int)(n->len > 20 ? 20 : n->len), n->text,
-		    n->len > 20 ? "..." : "", min, max);
+	if (get_decimal(vc, n, min, max, false, &v) < 0)
 		return -1;
-	}
 	*out = (uint32_t)v;
 	return 0;
-bad:
-	verr(vc, n, "%s is not a decimal integer (expected %u..%u)",
-	    describe(d, sizeof(d), n), min, max);
-	return -1;
 }
 
 /* A string value: any scalar but null; no NUL inside. */
@@ -2480,41 +2501,16 @@ check_events(struct vctx *vc, const struct pnode *n)
 /* modbus                                                              */
 /* ------------------------------------------------------------------ */
 
-/* Decimal, an optional minus, no leading zero (like get_uint). */
 static int
 get_int(struct vctx *vc, const struct pnode *n, int32_t min, int32_t max,
     int32_t *out)
 {
-	char d[QBUF];
-	int64_t v = 0;
-	size_t i, neg;
+	int64_t v;
 
-	if (n->kind != PNODE_SCALAR || n->quoted || n->len == 0)
-		goto bad;
-	neg = n->text[0] == '-';
-	if (n->len == neg || (n->text[neg] == '0' && n->len > neg + 1) ||
-	    (neg && n->text[1] == '0'))
-		goto bad;
-	for (i = neg; i < n->len; i++) {
-		if (n->text[i] < '0' || n->text[i] > '9')
-			goto bad;
-		if (v <= INT32_MAX)
-			v = v * 10 + (n->text[i] - '0');
-	}
-	if (neg)
-		v = -v;
-	if (v < min || v > max) {
-		verr(vc, n, "%.*s%s is out of range (expected %d..%d)",
-		    (int)(n->len > 20 ? 20 : n->len), n->text,
-		    n->len > 20 ? "..." : "", min, max);
+	if (get_decimal(vc, n, min, max, true, &v) < 0)
 		return -1;
-	}
 	*out = (int32_t)v;
 	return 0;
-bad:
-	verr(vc, n, "%s is not a decimal integer (expected %d..%d)",
-	    describe(d, sizeof(d), n), min, max);
-	return -1;
 }
 
 static int
