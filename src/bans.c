@@ -95,9 +95,11 @@ save(struct bans *b, time_t now)
 	json_decref(a);
 	if (text == NULL)
 		return;
-	/* Small and rare (an operator's or a lockout's ban): fine on the loop. */
-	if (fsutil_write_atomic(b->path, text, strlen(text), 0640, (uid_t)-1,
-	    (gid_t)-1) < 0)
+	/*
+	 * On the loop, so no fsync: the kernel holds the bans anyway, and a
+	 * power failure at worst forgets the newest when sluiced restarts.
+	 */
+	if (fsutil_replace(b->path, text, strlen(text), 0640) < 0)
 		log_warn("%s: %s: the ban list is not kept across a restart",
 		    b->path, strerror(errno));
 	free(text);

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,9 +53,9 @@ fsutil_write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-int
-fsutil_write_atomic_at(int dirfd, const char *name, const void *buf,
-    size_t len, mode_t mode, uid_t uid, gid_t gid)
+static int
+write_replace(int dirfd, const char *name, const void *buf, size_t len,
+    mode_t mode, uid_t uid, gid_t gid, bool durable)
 {
 	char tmp[PATH_MAX], dir[PATH_MAX];
 	unsigned char rnd[6];
@@ -79,7 +80,7 @@ fsutil_write_atomic_at(int dirfd, const char *name, const void *buf,
 		return -1;
 	if (fchmod(fd, mode) < 0 ||
 	    ((uid != (uid_t)-1 || gid != (gid_t)-1) && fchown(fd, uid, gid) < 0) ||
-	    fsutil_write_all(fd, buf, len) < 0 || fsync(fd) < 0)
+	    fsutil_write_all(fd, buf, len) < 0 || (durable && fsync(fd) < 0))
 		goto fail;
 	if (close(fd) < 0) {
 		fd = -1;
@@ -88,6 +89,8 @@ fsutil_write_atomic_at(int dirfd, const char *name, const void *buf,
 	fd = -1;
 	if (renameat(dirfd, tmp, dirfd, name) < 0)
 		goto fail;
+	if (!durable)
+		return 0;
 	/* The rename is durable only once the directory is. */
 	if (dirfd == AT_FDCWD) {
 		fsutil_dirname(name, dir, sizeof(dir));
@@ -109,10 +112,24 @@ fail:
 }
 
 int
+fsutil_write_atomic_at(int dirfd, const char *name, const void *buf,
+    size_t len, mode_t mode, uid_t uid, gid_t gid)
+{
+	return write_replace(dirfd, name, buf, len, mode, uid, gid, true);
+}
+
+int
 fsutil_write_atomic(const char *path, const void *buf, size_t len,
     mode_t mode, uid_t uid, gid_t gid)
 {
-	return fsutil_write_atomic_at(AT_FDCWD, path, buf, len, mode, uid, gid);
+	return write_replace(AT_FDCWD, path, buf, len, mode, uid, gid, true);
+}
+
+int
+fsutil_replace(const char *path, const void *buf, size_t len, mode_t mode)
+{
+	return write_replace(AT_FDCWD, path, buf, len, mode, (uid_t)-1,
+	    (gid_t)-1, false);
 }
 
 int

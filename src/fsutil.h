@@ -25,6 +25,14 @@ int fsutil_write_atomic_at(int dirfd, const char *name, const void *buf,
     size_t len, mode_t mode, uid_t uid, gid_t gid);
 
 /*
+ * Replace path with buf (temporary file and rename, so readers see the
+ * old or the new content) without fsync: for state the engine's loop
+ * writes, where a stall on a slow disk costs more than losing the last
+ * change to a power failure.  Never for the policy.  0 or -1 (errno).
+ */
+int fsutil_replace(const char *path, const void *buf, size_t len, mode_t mode);
+
+/*
  * Read a whole regular file of at most max bytes into a new NUL-terminated
  * buffer.  Returns 0, or -1 with errno (EFBIG when larger than max, checked
  * before reading).  *out and *len are untouched on failure.
