@@ -33,13 +33,23 @@ state=$(mktemp -d "${TMPDIR:-/tmp}/sluice-demo.XXXXXX")
 chmod 0755 "$state"
 ctl="$build/sluicectl --state-dir $state"     # as shown to the user
 
+netns=
 if [ "$(id -u)" -eq 0 ]; then
 	if id sluice >/dev/null 2>&1; then engine=sluice; else engine=nobody; fi
-	cat <<EOF
-demo: WARNING: running as root.  The monitor keeps root's privileges and
-demo: acts on this host; the engine runs as user '$engine'.  Run as a
-demo: normal user to try sluice without touching the host.
-EOF
+	# As root sluiced loads its firewall (table inet sluice), which stays
+	# after it stops: keep the demo's in a network namespace of its own,
+	# removed on exit, so this host's input is never filtered by a demo.
+	if command -v ip >/dev/null 2>&1 && ip netns add "sluice-demo-$$" 2>/dev/null; then
+		netns="sluice-demo-$$"
+		ip -n "$netns" link set lo up
+	fi
+	echo "demo: running as root: the engine runs as user '$engine'."
+	if [ -n "$netns" ]; then
+		echo "demo: the monitor programs nftables inside network namespace $netns"
+		echo "demo: (ip netns exec $netns nft list table inet sluice), removed on exit."
+	else
+		echo "demo: WARNING: no network namespace: the firewall lands on this host."
+	fi
 else
 	echo "demo: running as $(id -un): both processes run unprivileged and sluiced"
 	echo "demo: logs what it cannot enforce."
@@ -60,6 +70,7 @@ cat <<EOF
     $ctl policy show
     $ctl policy diff $top/policy/hardened.yaml
     $ctl log verify
+    $ctl firewall show
 
 EOF
 
@@ -82,7 +93,13 @@ poller=$!
 # Ctrl-C reaches sluiced, which stops cleanly; the shell only waits for it.
 trap : INT
 status=0
-"$build/sluiced" -f --state-dir "$state" -c "$state/sluice.yaml" || status=$?
+if [ -n "$netns" ]; then
+	ip netns exec "$netns" "$build/sluiced" -f --state-dir "$state" \
+	    -c "$state/sluice.yaml" || status=$?
+	ip netns del "$netns" 2>/dev/null || :
+else
+	"$build/sluiced" -f --state-dir "$state" -c "$state/sluice.yaml" || status=$?
+fi
 trap - INT
 kill "$poller" 2>/dev/null || :
 wait "$poller" 2>/dev/null || :
