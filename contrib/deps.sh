@@ -15,6 +15,9 @@ BUILD_PKGS="autoconf automake autoconf-archive libtool pkg-config make gcc
 TEST_PKGS="rsyslog socat valgrind iproute2 nftables python3 procps
 	groff-base"
 TEST_PKGS="$TEST_PKGS python3-pymodbus"
+# clang's ASan/UBSan and libFuzzer runtimes (.ci/run): only a Recommends
+# of clang, so --no-install-recommends would leave them out.
+TEST_PKGS="$TEST_PKGS libclang-rt-14-dev"
 
 # sluice_install_missing PKG... - install those of PKG that dpkg does not
 # know as installed.  Costs one dpkg-query per package and nothing else
