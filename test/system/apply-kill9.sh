@@ -1,7 +1,7 @@
 #!/bin/bash
 # kill -9 of the whole daemon at random moments during `policy apply`:
 # the policy file must always load (old or new, never torn).
-. "$top_srcdir/test/system/lib.sh"
+. "${top_srcdir:?}/test/system/lib.sh" || exit 99
 
 ROUNDS=${SLUICE_KILL9_ROUNDS:-200}
 # A policy large enough that writing it takes a moment.

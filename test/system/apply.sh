@@ -1,6 +1,6 @@
 #!/bin/bash
 # policy check / diff / apply / history / rollback through sluicectl.
-. "$top_srcdir/test/system/lib.sh"
+. "${top_srcdir:?}/test/system/lib.sh" || exit 99
 
 start_daemon          # embedded default, no file yet
 

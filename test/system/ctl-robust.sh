@@ -1,7 +1,7 @@
 #!/bin/bash
 # Whatever a client sends to the control socket, the daemon answers or
 # closes that connection and keeps serving the others.
-. "$top_srcdir/test/system/lib.sh"
+. "${top_srcdir:?}/test/system/lib.sh" || exit 99
 
 start_daemon
 python3 - "$STATE/control.sock" <<'PY' || fail "control socket robustness"

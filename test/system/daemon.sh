@@ -1,7 +1,7 @@
 #!/bin/bash
 # The daemon starts on the embedded default, answers sluicectl, records
 # cold/warm start and stops cleanly on SIGTERM.
-. "$top_srcdir/test/system/lib.sh"
+. "${top_srcdir:?}/test/system/lib.sh" || exit 99
 
 [ ! -e "$POLICY" ] || fail "policy file should not exist yet"
 start_daemon

@@ -1,7 +1,7 @@
 #!/bin/bash
 # The event log survives kill -9 while events are being written: the
 # chain verifies and every event acknowledged before the kill is there.
-. "$top_srcdir/test/system/lib.sh"
+. "${top_srcdir:?}/test/system/lib.sh" || exit 99
 
 printf 'base: hardened\nservices:\n  htps: {}\n' >"$POLICY.bad"
 printf 'base: hardened\n' >"$POLICY"

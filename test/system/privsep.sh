@@ -2,7 +2,7 @@
 # Privilege separation: the engine runs without root and without
 # capabilities, a slow monitor request does not hold up the loop, and a
 # dead engine is restarted with the event logged.
-. "$top_srcdir/test/system/lib.sh"
+. "${top_srcdir:?}/test/system/lib.sh" || exit 99
 
 [ "$(id -u)" = 0 ] || skip "needs root to test the switch to an unprivileged engine"
 

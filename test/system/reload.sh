@@ -1,7 +1,7 @@
 #!/bin/bash
 # SIGHUP and `sluicectl reload`: a good file is applied, a bad one leaves
 # the running policy untouched and says why.
-. "$top_srcdir/test/system/lib.sh"
+. "${top_srcdir:?}/test/system/lib.sh" || exit 99
 
 cat >"$POLICY" <<'Y'
 base: hardened

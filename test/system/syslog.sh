@@ -1,7 +1,7 @@
 #!/bin/bash
 # End to end: events of the running daemon reach a syslog receiver on
 # loopback (socat), in RFC 5424 over UDP, following the policy.
-. "$top_srcdir/test/system/lib.sh"
+. "${top_srcdir:?}/test/system/lib.sh" || exit 99
 
 command -v socat >/dev/null || skip "socat not installed"
 port=$("${IN_NS[@]}" python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')

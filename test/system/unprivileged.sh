@@ -1,7 +1,7 @@
 #!/bin/bash
 # A developer's demo: started without root, both halves run as that user
 # and the daemon says what it cannot enforce.
-. "$top_srcdir/test/system/lib.sh"
+. "${top_srcdir:?}/test/system/lib.sh" || exit 99
 
 RUNAS=()
 if [ "$(id -u)" = 0 ]; then
