@@ -302,6 +302,35 @@ memfd_with(const char *name, const void *data, size_t len)
 	return fd;
 }
 
+/* p's firewall with the live bans, as the monitor's config bytes. */
+static void *
+firewall_config(struct engine *e, const struct policy *p, size_t *len)
+{
+	struct fw_ban *bans = NULL;
+	size_t nbans = 0;
+	void *cfg;
+
+	if (e->bans != NULL && bans_export(e->bans, time(NULL), &bans, &nbans) < 0)
+		return NULL;
+	cfg = fw_config_from_policy(p, bans, nbans, len);
+	free(bans);
+	return cfg;
+}
+
+/* The same as the rule list the monitor builds from it, or NULL. */
+static struct fw_ir *
+firewall_ir(struct engine *e, const struct policy *p)
+{
+	struct fw_ir *ir = NULL;
+	size_t len;
+	void *cfg = firewall_config(e, p, &len);
+
+	if (cfg != NULL)
+		ir = fw_build(cfg, len);
+	free(cfg);
+	return ir;
+}
+
 /*
  * Ask the monitor to load p's firewall.  cb gets the monitor's status:
  * 0 applied, EPERM when the monitor cannot program nftables (then the
@@ -311,15 +340,11 @@ static int
 firewall_request(struct engine *e, const struct policy *p, priv_cb cb,
     void *arg)
 {
-	struct fw_ban *bans = NULL;
-	size_t len, nbans = 0;
+	size_t len;
 	void *cfg;
 	int fd, rc;
 
-	if (e->bans != NULL && bans_export(e->bans, time(NULL), &bans, &nbans) < 0)
-		return -1;
-	cfg = fw_config_from_policy(p, bans, nbans, &len);
-	free(bans);
+	cfg = firewall_config(e, p, &len);
 	if (cfg == NULL)
 		return -1;
 	fd = memfd_with("sluice-firewall", cfg, len);
@@ -720,10 +745,7 @@ lockout_check(struct engine *e, const struct policy *p, const char *ssh,
 	char caddr[64], saddr[64], why[96];
 	struct fw_flow f = { .l4proto = IPPROTO_TCP };
 	unsigned cport, sport;
-	struct fw_ban *bans = NULL;
-	struct fw_ir *ir = NULL;
-	size_t len, nbans = 0;
-	void *cfg;
+	struct fw_ir *ir;
 	int rule;
 	enum fw_verdict v;
 
@@ -738,13 +760,7 @@ lockout_check(struct engine *e, const struct policy *p, const char *ssh,
 		return 0;
 	f.sport = (uint16_t)cport;
 	f.dport = (uint16_t)sport;
-	if (bans_export(e->bans, time(NULL), &bans, &nbans) == 0) {
-		cfg = fw_config_from_policy(p, bans, nbans, &len);
-		if (cfg != NULL)
-			ir = fw_build(cfg, len);
-		free(cfg);
-	}
-	free(bans);
+	ir = firewall_ir(e, p);
 	if (ir == NULL)
 		return 0;
 	v = fw_eval_new(ir, &f, &rule);
@@ -856,19 +872,8 @@ counters_reset(struct engine *e)
 static int
 counters_rebuild(struct engine *e)
 {
-	struct fw_ban *bans = NULL;
-	size_t len, nbans = 0;
-	void *cfg;
-
 	counters_reset(e);
-	if (bans_export(e->bans, time(NULL), &bans, &nbans) < 0)
-		return -1;
-	cfg = fw_config_from_policy(e->policy, bans, nbans, &len);
-	free(bans);
-	if (cfg == NULL)
-		return -1;
-	e->fw_ir = fw_build(cfg, len);
-	free(cfg);
+	e->fw_ir = firewall_ir(e, e->policy);
 	if (e->fw_ir == NULL)
 		return -1;
 	e->fw_n = e->fw_ir->n_rules;
@@ -1253,17 +1258,14 @@ cmd_monitor_hash(struct engine *e, struct ctl_conn *conn)
 static json_t *
 cmd_firewall_show(struct engine *e)
 {
-	struct fw_ir *ir = NULL;
+	struct fw_ir *ir;
 	char *text = NULL;
-	size_t len = 0, tlen = 0;
-	void *cfg;
+	size_t tlen = 0;
 	FILE *f;
 	json_t *r;
 
-	cfg = fw_config_from_policy(e->policy, NULL, 0, &len);
-	if (cfg != NULL)
-		ir = fw_build(cfg, len);
-	free(cfg);
+	/* With the bans: exactly what the monitor loaded. */
+	ir = firewall_ir(e, e->policy);
 	if (ir == NULL || (f = open_memstream(&text, &tlen)) == NULL) {
 		fw_ir_free(ir);
 		return ctl_reply_error(CTL_EXIT_FAILED, "building the ruleset: %s",

@@ -2,7 +2,7 @@
 # The running daemon keeps table inet sluice in step with its policy:
 # loaded at start, replaced on apply, kept when sluiced dies (fail
 # closed), removed only by `sluicectl firewall flush`.
-. "$top_srcdir/test/system/lib.sh"
+. "${top_srcdir:?}/test/system/lib.sh" || exit 99
 
 [ "$(id -u)" = 0 ] || skip "needs root (CAP_NET_ADMIN) to program nftables"
 [ -n "$NS" ] || skip "cannot create a network namespace"
@@ -112,6 +112,8 @@ expect_exit 0 ctl firewall ban 2001:db8::66 600
 expect_exit 0 ctl firewall bans
 assert_contains "$(cat "$T/out")" "192.0.2.50" "bans lists the ban"
 assert_contains "$(cat "$T/out")" "test ban" "bans shows the reason"
+expect_exit 0 ctl firewall show --nft
+assert_contains "$(cat "$T/out")" "192.0.2.50" "show --nft renders the bans the kernel holds"
 expect_exit 1 ctl firewall ban 203.0.113.9
 assert_contains "$(cat "$T/err")" "management address" "management never banned"
 expect_exit 1 ctl firewall ban 300.1.1.1
