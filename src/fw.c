@@ -588,20 +588,26 @@ build_scans(struct builder *b, const struct fw_config_header *h)
 static void
 build_icmp_limit(struct builder *b, const struct fw_config_header *h)
 {
+	static const struct {
+		const char *name;
+		uint32_t l4, echo_request, family;
+	} v[2] = {
+		{ "icmp limit", IPPROTO_ICMP, 8, 4 },
+		{ "icmpv6 limit", IPPROTO_ICMPV6, 128, 6 },
+	};
 	struct fw_rule *r;
+	int i;
 
 	if (!(h->flags & FW_F_ICMP_LIMIT))
 		return;
-	r = rule_new(b, "icmp limit");
-	M(r, FW_M_L4PROTO, false, IPPROTO_ICMP, 0, 0, -1);
-	M(r, FW_M_ICMP_TYPE, false, 8, 4, 0, -1);
-	M(r, FW_M_LIMIT_OVER, false, h->icmp_rate, h->icmp_burst, 0, -1);
-	verdict(r, FW_V_DROP, true);
-	r = rule_new(b, "icmpv6 limit");
-	M(r, FW_M_L4PROTO, false, IPPROTO_ICMPV6, 0, 0, -1);
-	M(r, FW_M_ICMP_TYPE, false, 128, 6, 0, -1);
-	M(r, FW_M_LIMIT_OVER, false, h->icmp_rate, h->icmp_burst, 0, -1);
-	verdict(r, FW_V_DROP, true);
+	for (i = 0; i < 2; i++) {
+		r = rule_new(b, v[i].name);
+		M(r, FW_M_L4PROTO, false, v[i].l4, 0, 0, -1);
+		M(r, FW_M_ICMP_TYPE, false, v[i].echo_request, v[i].family, 0,
+		    -1);
+		M(r, FW_M_LIMIT_OVER, false, h->icmp_rate, h->icmp_burst, 0, -1);
+		verdict(r, FW_V_DROP, true);
+	}
 }
 
 static void
