@@ -44,6 +44,7 @@
 #include "policy.h"
 #include "priv.h"
 #include "registry.h"
+#include "serial.h"
 
 #define HISTORY_DIR      "policy-history"
 #define HISTORY_KEEP     10
@@ -287,6 +288,43 @@ handle_open_listen(struct monitor *m, uint32_t id,
 	if (priv_send(m->sock, PRIV_REPLY, id,
 	    &(struct priv_reply){ .status = 0 }, sizeof(struct priv_reply), fd) < 0)
 		log_warn("pass listening socket: %s", strerror(errno));
+	close(fd);
+}
+
+/*
+ * A serial line for the engine.  The path is the engine's word only:
+ * serial_open_checked() opens nothing but a tty, so a compromised engine
+ * cannot use this to open any other file as root.
+ */
+static void
+handle_open_device(struct monitor *m, uint32_t id,
+    const struct priv_open_device *req)
+{
+	char err[sizeof(((struct priv_reply *)0)->message)];
+	int fd;
+
+	if (memchr(req->path, '\0', sizeof(req->path)) == NULL) {
+		reply(m, id, EINVAL, "device path not NUL-terminated");
+		return;
+	}
+	fd = serial_open_checked(req->path, err, sizeof(err));
+	if (fd < 0) {
+		int e = errno != 0 ? errno : EIO;
+
+		/*
+		 * A refusal may be a compromised engine probing: say so.  An
+		 * absent device is an unplugged adapter, retried with backoff.
+		 */
+		if (e == ENOENT)
+			log_debug("open device for the engine: %s", err);
+		else
+			log_warn("open device for the engine: %s", err);
+		reply(m, id, e, "%s", err);
+		return;
+	}
+	if (priv_send(m->sock, PRIV_REPLY, id,
+	    &(struct priv_reply){ .status = 0 }, sizeof(struct priv_reply), fd) < 0)
+		log_warn("pass serial device: %s", strerror(errno));
 	close(fd);
 }
 
@@ -573,6 +611,9 @@ handle_engine(struct monitor *m)
 		break;
 	case PRIV_OPEN_LISTEN:
 		handle_open_listen(m, hdr->id, body);
+		break;
+	case PRIV_OPEN_DEVICE:
+		handle_open_device(m, hdr->id, body);
 		break;
 	case PRIV_WRITE_POLICY:
 		handle_write_policy(m, hdr->id, fd);

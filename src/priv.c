@@ -11,6 +11,9 @@
 
 #include "priv.h"
 
+_Static_assert(sizeof(struct priv_open_device) <= PRIV_MAX_BODY,
+    "PRIV_MAX_BODY must hold every body");
+
 ssize_t
 priv_body_size(uint32_t type)
 {
@@ -23,6 +26,8 @@ priv_body_size(uint32_t type)
 		return 0;
 	case PRIV_OPEN_LISTEN:
 		return sizeof(struct priv_open_listen);
+	case PRIV_OPEN_DEVICE:
+		return sizeof(struct priv_open_device);
 	case PRIV_HASH_PASSWORD:
 		return sizeof(struct priv_hash);
 	case PRIV_VERIFY_PASSWORD:

@@ -32,6 +32,7 @@ enum priv_type {
 	PRIV_FIREWALL_APPLY,    /* no body, memfd (fw.h config) -> PRIV_REPLY */
 	PRIV_FIREWALL_FLUSH,    /* -> PRIV_REPLY */
 	PRIV_FIREWALL_COUNTERS, /* -> PRIV_REPLY + memfd (uint64_t per rule) */
+	PRIV_OPEN_DEVICE,       /* priv_open_device -> PRIV_REPLY + fd */
 	PRIV_REPLY = 100,       /* priv_reply */
 	PRIV_REPLY_HASH,        /* priv_reply_hash */
 };
@@ -48,6 +49,15 @@ struct priv_open_listen {
 	uint8_t transport;      /* REGISTRY_TCP or REGISTRY_UDP */
 	uint16_t port;          /* host order */
 	uint8_t addr[16];       /* network order; zero = any */
+};
+
+/*
+ * A serial device, opened by serial_open_checked(): a tty only, O_RDWR,
+ * non-blocking, exclusive (TIOCEXCL).  On failure the reply's status is
+ * the errno and its message the reason.
+ */
+struct priv_open_device {
+	char path[256];         /* NUL-terminated absolute path */
 };
 
 #define PRIV_PASSWORD_MAX 256

@@ -163,6 +163,40 @@ test_two_fds_rejected(void **state)
 	assert_int_equal(errno, EBADMSG);
 }
 
+/* The serial-device request: exactly its size, or the engine goes. */
+static void
+test_open_device(void **state)
+{
+	struct {
+		struct priv_hdr h;
+		struct priv_open_device d;
+	} m;
+	union priv_buf u;
+	struct priv_hdr *hdr;
+	void *body;
+	int fd;
+
+	(void)state;
+	memset(&m, 0, sizeof(m));
+	strcpy(m.d.path, "/dev/ttyS1");
+	assert_int_equal(priv_send(sv[0], PRIV_OPEN_DEVICE, 3, &m.d,
+	    sizeof(m.d), -1), 0);
+	assert_int_equal(priv_recv(sv[1], &u, &hdr, &body, &fd), 1);
+	assert_int_equal(hdr->type, PRIV_OPEN_DEVICE);
+	assert_string_equal(((struct priv_open_device *)body)->path,
+	    "/dev/ttyS1");
+
+	m.h = (struct priv_hdr){ PRIV_MAGIC, PRIV_OPEN_DEVICE, 4,
+	    sizeof(m.d) - 1 };
+	send(sv[0], &m, sizeof(m) - 1, 0);
+	assert_int_equal(recv_one(&fd), -1);
+	assert_int_equal(errno, EBADMSG);
+	m.h.len = sizeof(m.d) + 1;
+	send(sv[0], &m, sizeof(m), 0);
+	assert_int_equal(recv_one(&fd), -1);
+	assert_int_equal(errno, EBADMSG);
+}
+
 static void
 test_sizes(void **state)
 {
@@ -172,6 +206,13 @@ test_sizes(void **state)
 	assert_int_equal(priv_body_size(0), -1);
 	assert_true(PRIV_MAX_BODY >= sizeof(struct priv_hash));
 	assert_true(PRIV_MAX_BODY >= sizeof(struct priv_reply_hash));
+	assert_int_equal(priv_body_size(PRIV_OPEN_DEVICE),
+	    sizeof(struct priv_open_device));
+	assert_int_equal(sizeof(struct priv_open_device), 256);
+	assert_true(PRIV_MAX_BODY >= sizeof(struct priv_open_device));
+	/* Appended: the values the engine and an older monitor agree on. */
+	assert_int_equal(PRIV_OPEN_DEVICE, PRIV_FIREWALL_COUNTERS + 1);
+	assert_true(PRIV_OPEN_DEVICE < PRIV_REPLY);
 }
 
 int
@@ -182,6 +223,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_fd_passing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_fds_rejected, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_device, setup, teardown),
 		cmocka_unit_test(test_sizes),
 	};
 
