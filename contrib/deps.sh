@@ -104,3 +104,9 @@ sluice_make_tests()
 	return 1
 }
 TEST_PKGS="$TEST_PKGS hping3 nmap"
+# sluice-modbus-sim test peers: mbpoll, and pymodbus' serial client
+# (python3-pymodbus only recommends what pulls in python3-serial).
+TEST_PKGS="$TEST_PKGS mbpoll python3-serial"
+# mb-client's system test: pymodbus' TCP server (typer) and its RTU/ASCII
+# servers on a pty (serial-asyncio); python3-pymodbus only recommends both.
+TEST_PKGS="$TEST_PKGS python3-typer python3-serial-asyncio"
