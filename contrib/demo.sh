@@ -1,7 +1,9 @@
 #!/bin/sh
 # contrib/demo.sh - build sluice and run sluiced in the foreground on a
-# scratch state directory, with the embedded default policy.  Ctrl-C stops
-# it; the state directory is kept so the event log can be inspected.
+# scratch state directory, with the embedded default policy plus one
+# simulated Modbus RTU line: a slave simulator on a pty answers unit 1,
+# which sluice routes from Modbus TCP port 5020.  Ctrl-C stops both; the
+# state directory is kept so the event log can be inspected.
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -11,7 +13,7 @@ cd "$top"
 
 build=$top/build/demo
 # shellcheck disable=SC2086
-sluice_install_missing $BUILD_PKGS
+sluice_install_missing $BUILD_PKGS mbpoll
 
 # Configure only when needed; once a Makefile exists, automake's rebuild
 # rules follow changes to configure.ac and the .am files by themselves.
@@ -33,7 +35,42 @@ state=$(mktemp -d "${TMPDIR:-/tmp}/sluice-demo.XXXXXX")
 chmod 0755 "$state"
 ctl="$build/sluicectl --state-dir $state"     # as shown to the user
 
+# The simulated line: an RTU slave (unit 1) on a pty whose far end is
+# $state/line1, the device the policy names.
+"$build/contrib/sluice-modbus-sim" --rtu --pty "$state/line1" --baud 19200 \
+    --parity E --unit 1 --ready-file "$state/sim.ready" >/dev/null \
+    2>"$state/sim.log" &
+sim=$!
+i=0
+until [ -s "$state/sim.ready" ]; do
+	i=$((i + 1))
+	if [ "$i" -ge 100 ] || ! kill -0 "$sim" 2>/dev/null; then
+		echo "demo: the Modbus simulator did not start: $(cat "$state/sim.log")" >&2
+		exit 1
+	fi
+	sleep 0.1
+done
+cat >"$state/sluice.yaml" <<EOF
+# The demo: the embedded default (etc/sluice.yaml) plus one simulated
+# RTU line.  sluicectl policy diff/apply work on this file.
+base: $top/etc/sluice.yaml
+services:
+  modbus-tcp:
+    enabled: true
+    port: 5020              # demo ports: no root needed
+    priority_port: 5021
+modbus:
+  serial_channels:
+    - name: line1
+      device: $state/line1
+      baud: 19200
+  routes:
+    - units: 1
+      channel: line1
+EOF
+
 netns=
+in_ns=
 if [ "$(id -u)" -eq 0 ]; then
 	if id sluice >/dev/null 2>&1; then engine=sluice; else engine=nobody; fi
 	# As root sluiced loads its firewall (table inet sluice), which stays
@@ -41,6 +78,7 @@ if [ "$(id -u)" -eq 0 ]; then
 	# removed on exit, so this host's input is never filtered by a demo.
 	if command -v ip >/dev/null 2>&1 && ip netns add "sluice-demo-$$" 2>/dev/null; then
 		netns="sluice-demo-$$"
+		in_ns="ip netns exec $netns "
 		ip -n "$netns" link set lo up
 	fi
 	echo "demo: running as root: the engine runs as user '$engine'."
@@ -60,8 +98,8 @@ cat <<EOF
   state dir       $state
   control socket  $state/control.sock
   event log       $state/events.log
-  policy          $state/sluice.yaml (absent: the embedded default runs
-                  until the first change creates it)
+  policy          $state/sluice.yaml (the embedded default + the demo line)
+  Modbus          unit 1 on a simulated RTU line ($state/line1), port 5020
 
   In another terminal:
     $ctl status
@@ -71,6 +109,9 @@ cat <<EOF
     $ctl policy diff $top/policy/hardened.yaml
     $ctl log verify
     $ctl firewall show
+    ${in_ns}mbpoll -a 1 -r 1 -c 10 -1 127.0.0.1 -p 5020
+    $ctl modbus stats
+    $ctl modbus capture --count 8
 
 EOF
 
@@ -101,8 +142,8 @@ else
 	"$build/sluiced" -f --state-dir "$state" -c "$state/sluice.yaml" || status=$?
 fi
 trap - INT
-kill "$poller" 2>/dev/null || :
-wait "$poller" 2>/dev/null || :
+kill "$poller" "$sim" 2>/dev/null || :
+wait "$poller" "$sim" 2>/dev/null || :
 
 cat <<EOF
 

@@ -110,3 +110,4 @@ TEST_PKGS="$TEST_PKGS mbpoll python3-serial"
 # mb-client's system test: pymodbus' TCP server (typer) and its RTU/ASCII
 # servers on a pty (serial-asyncio); python3-pymodbus only recommends both.
 TEST_PKGS="$TEST_PKGS python3-typer python3-serial-asyncio"
+TEST_PKGS="$TEST_PKGS tshark"   # decodes the gateway's pcapng captures

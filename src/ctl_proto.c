@@ -46,6 +46,9 @@ static const struct {
 	[CTL_FIREWALL_UNBAN] = { "firewall.unban", { { "address", JSON_STRING },
 	    { NULL, 0 } } },
 	[CTL_FIREWALL_BANS] = { "firewall.bans", { { NULL, 0 } } },
+	[CTL_MODBUS_STATS] = { "modbus.stats", { { NULL, 0 } } },
+	[CTL_MODBUS_CAPTURE] = { "modbus.capture", { { "channel", JSON_STRING },
+	    { "after", JSON_INTEGER }, { "max", JSON_INTEGER }, { NULL, 0 } } },
 	[CTL_DEBUG_MONITOR_HASH] = { "debug.monitor-hash", { { NULL, 0 } } },
 	[CTL_DEBUG_MONITOR_KEYGEN] = { "debug.monitor-keygen", { { NULL, 0 } } },
 };

@@ -33,6 +33,7 @@
 #include "fsutil.h"
 #include "fw.h"
 #include "fw_eval.h"
+#include "gw.h"
 #include "keygen.h"
 #include "log.h"
 #include "monitor.h"
@@ -40,7 +41,7 @@
 #include "priv.h"
 #include "registry.h"
 
-#define PRIV_MAX_PENDING 16
+#define PRIV_MAX_PENDING 128   /* listeners and serial devices at start */
 #define HISTORY_KEEP     10
 
 struct engine;
@@ -110,7 +111,12 @@ struct engine {
 	bool ready;               /* READY=1 sent */
 	time_t started;
 	bool test_hooks;
+	struct mbgw *mbgw;        /* the Modbus gateway */
+	struct fw_ir *admit_ir;   /* accessible-IP verdicts at accept; NULL = stale */
 };
+
+/* The apply table's rows take no context; the engine is a singleton. */
+static struct engine *the_engine;
 
 static int
 apply_eventlog(const struct policy *old, const struct policy *new,
@@ -120,9 +126,18 @@ apply_eventlog(const struct policy *old, const struct policy *new,
 	return eventlog_configure(new, err);
 }
 
+static int
+apply_modbus(const struct policy *old, const struct policy *new,
+    struct policy_error *err)
+{
+	(void)old;
+	return mbgw_configure(the_engine->mbgw, new, err);
+}
+
 /* Subsystems in dependency order; later releases add rows here. */
 static const struct apply_module modules[] = {
 	{ "eventlog", apply_eventlog },
+	{ "modbus", apply_modbus },
 };
 #define N_MODULES (sizeof(modules) / sizeof(modules[0]))
 
@@ -279,6 +294,8 @@ swap_policy(struct engine *e, struct policy *new, bool from_file)
 	policy_free(e->policy);
 	e->policy = new;
 	e->policy_from_file = from_file;
+	fw_ir_free(e->admit_ir);
+	e->admit_ir = NULL;
 	e->policy_loaded = time(NULL);
 	for (i = 0; i < new->n_warnings; i++)
 		log_warn("policy: %s", new->warnings[i]);
@@ -329,6 +346,98 @@ firewall_ir(struct engine *e, const struct policy *p)
 		ir = fw_build(cfg, len);
 	free(cfg);
 	return ir;
+}
+
+/* --- the Modbus gateway's requests ----------------------------------- */
+
+static void
+gw_fd_done(struct engine *e, int status, const void *body, int fd, void *arg)
+{
+	const struct priv_reply *r = body;
+
+	mbgw_fd_ready(e->mbgw, (uint32_t)(uintptr_t)arg, status == 0 ? fd : -1,
+	    status, r != NULL ? r->message : strerror(status));
+	if (status != 0 && fd >= 0)
+		close(fd);
+}
+
+static int
+gw_open_listen(void *arg, int family, uint16_t port, uint32_t token)
+{
+	struct priv_open_listen req = {
+		.family = (uint8_t)family, .transport = REGISTRY_TCP,
+		.port = port,
+	};
+
+	return priv_request(arg, PRIV_OPEN_LISTEN, &req, sizeof(req), -1,
+	    PRIV_REPLY, gw_fd_done, (void *)(uintptr_t)token);
+}
+
+static int
+gw_open_device(void *arg, const char *path, uint32_t token)
+{
+	struct priv_open_device req;
+
+	memset(&req, 0, sizeof(req));
+	if (strlen(path) >= sizeof(req.path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(req.path, path, strlen(path));
+	return priv_request(arg, PRIV_OPEN_DEVICE, &req, sizeof(req), -1,
+	    PRIV_REPLY, gw_fd_done, (void *)(uintptr_t)token);
+}
+
+/*
+ * The accessible-IP list at accept, with the rules the kernel gets (it
+ * may not be enforcing them: no CAP_NET_ADMIN, no nf_tables).  Like the
+ * kernel's rule for "lo", local clients are never refused.
+ */
+static bool
+gw_admit(void *arg, const struct sockaddr *sa, uint16_t dport, char *why,
+    size_t whylen)
+{
+	static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	    0xff, 0xff };
+	struct engine *e = arg;
+	struct fw_flow f = { .l4proto = IPPROTO_TCP, .dport = dport };
+	int rule;
+
+	static const uint8_t v6loop[16] = { [15] = 1 };
+	struct sockaddr_in s4;
+	struct sockaddr_in6 s6;
+
+	if (sa->sa_family == AF_INET) {
+		memcpy(&s4, sa, sizeof(s4));
+		f.family = 4;
+		memcpy(f.saddr, &s4.sin_addr, 4);
+		f.sport = ntohs(s4.sin_port);
+	} else if (sa->sa_family == AF_INET6) {
+		memcpy(&s6, sa, sizeof(s6));
+		f.sport = ntohs(s6.sin6_port);
+		if (memcmp(&s6.sin6_addr, v4mapped, 12) == 0) {
+			f.family = 4;
+			memcpy(f.saddr, (const uint8_t *)&s6.sin6_addr + 12, 4);
+		} else {
+			f.family = 6;
+			memcpy(f.saddr, &s6.sin6_addr, 16);
+		}
+	} else
+		return false;
+	if ((f.family == 4 && f.saddr[0] == 127) ||
+	    (f.family == 6 && memcmp(f.saddr, v6loop, 16) == 0))
+		return true;
+	if (e->admit_ir == NULL)
+		e->admit_ir = firewall_ir(e, e->policy);
+	if (e->admit_ir == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return false;
+	}
+	if (fw_eval_new(e->admit_ir, &f, &rule) == FW_V_ACCEPT)
+		return true;
+	snprintf(why, whylen, "%s", rule >= 0 ?
+	    e->admit_ir->rules[rule].comment : "firewall.default_input: drop");
+	return false;
 }
 
 /*
@@ -603,6 +712,8 @@ fw_refresh(struct engine *e, struct ctl_conn *conn)
 		return;
 	}
 	e->fw_dirty = false;
+	fw_ir_free(e->admit_ir);     /* the bans changed */
+	e->admit_ir = NULL;
 	if (firewall_request(e, e->policy, refresh_done, conn) < 0) {
 		log_error("handing the firewall to the monitor: %s",
 		    strerror(errno));
@@ -1479,6 +1590,24 @@ ctl_handler(struct ctl_conn *conn, const struct ctl_request *req, void *arg)
 	case CTL_FIREWALL_BANS:
 		ctl_conn_reply(conn, ctl_reply_ok(bans_json(e->bans, time(NULL))));
 		return;
+	case CTL_MODBUS_STATS:
+		ctl_conn_reply(conn, ctl_reply_ok(mbgw_stats(e->mbgw)));
+		return;
+	case CTL_MODBUS_CAPTURE: {
+		json_t *ch = json_object_get(req->args, "channel");
+		json_int_t after = json_integer_value(json_object_get(req->args,
+		    "after"));
+		json_int_t max = json_integer_value(json_object_get(req->args,
+		    "max"));
+		json_t *r;
+
+		r = mbgw_capture(e->mbgw, json_string_value(ch),
+		    after > 0 ? (uint64_t)after : 0,
+		    max > 0 && max <= 1000 ? (size_t)max : 500);
+		ctl_conn_reply(conn, r != NULL ? ctl_reply_ok(r) :
+		    ctl_reply_error(CTL_EXIT_FAILED, "out of memory"));
+		return;
+	}
 	case CTL_FIREWALL_FLUSH:
 		if (priv_request(e, PRIV_FIREWALL_FLUSH, NULL, 0, -1, PRIV_REPLY,
 		    flush_done, conn) < 0)
@@ -1636,8 +1765,12 @@ engine_run(const struct engine_info *info)
 
 		event_add(e->fw_poll_ev, &tv);
 	}
+	the_engine = e;
+	e->mbgw = mbgw_new(e->base, &(struct mbgw_ops){
+	    .open_listen = gw_open_listen, .open_device = gw_open_device,
+	    .admit = gw_admit, .arg = e });
 	e->bans = bans_new(info->state_dir);
-	if (e->bans == NULL) {
+	if (e->bans == NULL || e->mbgw == NULL) {
 		log_error("out of memory");
 		goto out;
 	}
@@ -1676,6 +1809,8 @@ engine_run(const struct engine_info *info)
 	rc = 0;
 out:
 	ctl_server_free(e->ctl);
+	mbgw_free(e->mbgw);
+	fw_ir_free(e->admit_ir);
 	if (e->change != NULL) {
 		policy_free(e->change->new);
 		free(e->change);

@@ -62,6 +62,7 @@ enum eventlog_type {
 	EVENTLOG_ENGINE_RESTARTED,   /* "engine-restarted": monitor restarted a dead engine */
 	EVENTLOG_STORAGE_FAILURE,    /* "storage-failure": the guide's SD card access failure */
 	EVENTLOG_ENFORCEMENT_LIMITED,/* "enforcement-limited": a control the host cannot enforce */
+	EVENTLOG_LISTENER_FAILED,    /* "listener-failed": a service port could not be opened */
 	/* Network */
 	EVENTLOG_DHCP_LEASE,         /* "dhcp-lease" */
 	EVENTLOG_NTP_FAILED,         /* "ntp-failed" */
@@ -71,6 +72,9 @@ enum eventlog_type {
 	EVENTLOG_SOURCE_BANNED,      /* "source-banned": dropped in the kernel */
 	EVENTLOG_SOURCE_UNBANNED,    /* "source-unbanned" */
 	EVENTLOG_FIREWALL_DROPS,     /* "firewall-drops": a drop counter rose */
+	EVENTLOG_CLIENT_REFUSED,     /* "client-refused": not on the accessible-IP list */
+	EVENTLOG_CHANNEL_DOWN,       /* "channel-down": serial device or TCP slave lost */
+	EVENTLOG_CHANNEL_UP,         /* "channel-up" */
 	/* Configuration */
 	EVENTLOG_LOGIN_FAILED,       /* "login-failed" */
 	EVENTLOG_IP_CHANGED,         /* "ip-changed" */
@@ -84,6 +88,8 @@ enum eventlog_type {
 	EVENTLOG_LOG_CLEARED,        /* "event-log-cleared" */
 	/* Protocol */
 	EVENTLOG_PROTOCOL_MESSAGE,   /* "protocol": protocol communication log */
+	EVENTLOG_MODBUS_MALFORMED,   /* "malformed-request": refused by validation */
+	EVENTLOG_CONNECTION_EVICTED, /* "connection-evicted": closed at the connection cap */
 	EVENTLOG_TYPE_COUNT
 };
 

@@ -19,6 +19,8 @@ static const struct eventlog_type_info types[EVENTLOG_TYPE_COUNT] = {
 	    "Writing local storage failed (the guide's SD card access failure)" },
 	[EVENTLOG_ENFORCEMENT_LIMITED] = { "enforcement-limited", EVENTLOG_SYSTEM, EVENTLOG_WARNING,
 	    "A control cannot be enforced on this host (missing privilege or kernel feature)" },
+	[EVENTLOG_LISTENER_FAILED] = { "listener-failed", EVENTLOG_SYSTEM, EVENTLOG_ERR,
+	    "A service's listening socket could not be opened (port in use, no permission)" },
 	[EVENTLOG_DHCP_LEASE] = { "dhcp-lease", EVENTLOG_NETWORK, EVENTLOG_INFO,
 	    "DHCP/BOOTP got or renewed an address" },
 	[EVENTLOG_NTP_FAILED] = { "ntp-failed", EVENTLOG_NETWORK, EVENTLOG_WARNING,
@@ -35,6 +37,12 @@ static const struct eventlog_type_info types[EVENTLOG_TYPE_COUNT] = {
 	    "A ban was lifted before it expired" },
 	[EVENTLOG_FIREWALL_DROPS] = { "firewall-drops", EVENTLOG_NETWORK, EVENTLOG_WARNING,
 	    "The kernel firewall dropped packets (scan, flood, closed port, refused source)" },
+	[EVENTLOG_CLIENT_REFUSED] = { "client-refused", EVENTLOG_NETWORK, EVENTLOG_WARNING,
+	    "A client not on the accessible-IP list was refused at connect" },
+	[EVENTLOG_CHANNEL_DOWN] = { "channel-down", EVENTLOG_NETWORK, EVENTLOG_WARNING,
+	    "A serial device or remote slave cannot be reached; retried with backoff" },
+	[EVENTLOG_CHANNEL_UP] = { "channel-up", EVENTLOG_NETWORK, EVENTLOG_NOTICE,
+	    "A serial device was opened or a remote slave connected" },
 	[EVENTLOG_LOGIN_FAILED] = { "login-failed", EVENTLOG_CONFIGURATION, EVENTLOG_WARNING,
 	    "Login failed" },
 	[EVENTLOG_IP_CHANGED] = { "ip-changed", EVENTLOG_CONFIGURATION, EVENTLOG_NOTICE,
@@ -57,6 +65,10 @@ static const struct eventlog_type_info types[EVENTLOG_TYPE_COUNT] = {
 	    "Event log cleared" },
 	[EVENTLOG_PROTOCOL_MESSAGE] = { "protocol", EVENTLOG_PROTOCOL, EVENTLOG_INFO,
 	    "Protocol communication log" },
+	[EVENTLOG_MODBUS_MALFORMED] = { "malformed-request", EVENTLOG_PROTOCOL, EVENTLOG_WARNING,
+	    "A request failed validation and never reached a wire (at most 10 per 10 s, then counted)" },
+	[EVENTLOG_CONNECTION_EVICTED] = { "connection-evicted", EVENTLOG_PROTOCOL, EVENTLOG_NOTICE,
+	    "At the connection cap the least recently active idle connection was closed" },
 };
 
 static const char *groups[EVENTLOG_GROUP_COUNT] = {

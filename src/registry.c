@@ -67,7 +67,7 @@ static const struct registry_service services[REGISTRY_COUNT] = {
 	    "Modbus TCP client/server", PROTO, SERVER,
 	    { { "port", TCP, 502, "Modbus communication" },
 	      { "priority_port", TCP, 7502, "priority Modbus communication" } }, 2,
-	    true, false, "enable only when used; list your masters in the accessible-IP list", false },
+	    true, false, "enable only when used; list your masters in the accessible-IP list", true },
 	[REGISTRY_ETHERNET_IP] = { REGISTRY_ETHERNET_IP, "ethernet-ip",
 	    "EtherNet/IP", PROTO, SERVER,
 	    { { "explicit_port", TCP | UDP, 44818, "explicit messaging" },

@@ -21,7 +21,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <signal.h>
+
 #include "ctl_proto.h"
+#include "pcapng.h"
 #include "eventlog.h"
 #include "fsutil.h"
 #include "policy.h"
@@ -47,6 +51,8 @@ usage(int status)
 	    "  policy history | rollback [N]\n"
 	    "  firewall show [--nft|--json] | firewall flush\n"
 	    "  firewall ban ADDRESS [SECONDS] [REASON] | unban ADDRESS | bans [--json]\n"
+	    "  modbus stats [--json]\n"
+	    "  modbus capture [--channel C] [--count N] [--pcap FILE | --json]\n"
 	    "  reload\n");
 	exit(status);
 }
@@ -249,6 +255,262 @@ cmd_status(int json)
 	}
 	json_decref(r);
 	return 0;
+}
+
+static long long
+num(json_t *o, const char *k)
+{
+	return (long long)json_integer_value(json_object_get(o, k));
+}
+
+/* One line of counters: requests, answers, errors, round trips. */
+static void
+print_counters(const char *indent, json_t *st)
+{
+	json_t *rtt = json_object_get(st, "rtt_us"), *ex;
+	const char *k;
+	json_t *v;
+
+	printf("%srequests %lld  responses %lld  timeouts %lld  retries %lld  "
+	    "crc %lld  framing %lld  late %lld  malformed %lld  queue %lld/%lld",
+	    indent, num(st, "requests"), num(st, "responses"),
+	    num(st, "timeouts"), num(st, "retries"), num(st, "crc_errors"),
+	    num(st, "frame_errors"), num(st, "late"), num(st, "malformed"),
+	    num(st, "queue_depth"), num(st, "queue_max"));
+	ex = json_object_get(st, "exceptions");
+	if (json_object_size(ex) > 0) {
+		printf("  exceptions");
+		json_object_foreach(ex, k, v)
+			printf(" %s:%lld", k, (long long)json_integer_value(v));
+	}
+	if (rtt != NULL)
+		printf("\n%srtt min/avg/max %.3f/%.3f/%.3f ms", indent,
+		    num(rtt, "min") / 1000.0, num(rtt, "avg") / 1000.0,
+		    num(rtt, "max") / 1000.0);
+	putchar('\n');
+}
+
+static int
+cmd_modbus_stats(int json)
+{
+	json_t *r = call("modbus.stats", NULL), *v, *c, *s;
+	size_t i, j;
+
+	if (json) {
+		print_json(r);
+		json_decref(r);
+		return 0;
+	}
+	json_array_foreach(json_object_get(r, "listeners"), i, v)
+		printf("listener %s port %lld%s: %s%s%s\n", str(v, "family"),
+		    num(v, "port"), json_is_true(json_object_get(v, "priority")) ?
+		    " (priority)" : "", str(v, "state"),
+		    *str(v, "reason") ? ": " : "", str(v, "reason"));
+	v = json_object_get(r, "connections");
+	printf("connections %lld of %lld (accepted %lld, refused %lld, "
+	    "evicted %lld)\n", num(v, "open"), num(v, "max"),
+	    num(v, "accepted"), num(v, "refused"), num(v, "evicted"));
+	print_counters("  ", json_object_get(r, "total"));
+	json_array_foreach(json_object_get(r, "channels"), i, c) {
+		printf("channel %s (%s %s): %s%s%s\n", str(c, "name"),
+		    str(c, "kind"), str(c, "device"), str(c, "state"),
+		    *str(c, "reason") ? ": " : "", str(c, "reason"));
+		print_counters("  ", json_object_get(c, "stats"));
+		json_array_foreach(json_object_get(c, "slaves"), j, s) {
+			printf("  unit %lld%s\n", num(s, "unit"),
+			    json_is_true(json_object_get(s, "dead")) ?
+			    " (not answering)" : "");
+			print_counters("    ", s);
+		}
+	}
+	json_array_foreach(json_object_get(r, "masters"), i, s) {
+		printf("master %s on port %lld, %lld pending\n", str(s, "peer"),
+		    num(s, "port"), num(s, "pending"));
+		print_counters("  ", s);
+	}
+	json_decref(r);
+	return 0;
+}
+
+static volatile sig_atomic_t capture_stop;
+
+static void
+on_stop(int sig)
+{
+	(void)sig;
+	capture_stop = 1;
+}
+
+static int
+hexval(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ?
+	    c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* Hex digits to bytes; returns the count, or -1. */
+static ssize_t
+unhex(const char *h, uint8_t *out, size_t max)
+{
+	size_t n = 0;
+
+	for (; h[0] != '\0' && h[1] != '\0'; h += 2) {
+		int a = hexval(h[0]), b = hexval(h[1]);
+
+		if (a < 0 || b < 0 || n == max)
+			return -1;
+		out[n++] = (uint8_t)(a << 4 | b);
+	}
+	return h[0] == '\0' ? (ssize_t)n : -1;
+}
+
+static int
+ep_parse(json_t *ep, int *family, uint8_t *addr, uint16_t *port)
+{
+	const char *a = str(ep, "addr");
+
+	*port = (uint16_t)json_integer_value(json_object_get(ep, "port"));
+	*family = strchr(a, ':') != NULL ? AF_INET6 : AF_INET;
+	return inet_pton(*family, a, addr) == 1 ? 0 : -1;
+}
+
+/* One line per frame: time, direction, where, unit/function, bytes. */
+static void
+print_frame(json_t *f, const uint8_t *b, ssize_t n)
+{
+	char when[32], what[64] = "";
+	time_t t = (time_t)json_integer_value(json_object_get(f, "sec"));
+	struct tm tm;
+	const char *link = str(f, "link");
+	uint8_t bin[300];
+	ssize_t bn = n;
+	const uint8_t *u = b;
+
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%H:%M:%S", &tm);
+	if (strcmp(link, "tcp") == 0 && n >= 8)
+		u = b + 6;
+	else if (strcmp(link, "ascii") == 0 && n > 3) {
+		char tmp[600];
+
+		snprintf(tmp, sizeof(tmp), "%.*s", (int)(n - 3), (const char *)b + 1);
+		bn = unhex(tmp, bin, sizeof(bin));
+		u = bin;
+	}
+	if (json_is_true(json_object_get(f, "bad")))
+		snprintf(what, sizeof(what), "not a valid frame");
+	else if (bn >= 2 && (u[1] & 0x80) && bn >= 3)
+		snprintf(what, sizeof(what), "unit %u fc %u exception 0x%02X",
+		    u[0], u[1] & 0x7f, u[2]);
+	else if (bn >= 2)
+		snprintf(what, sizeof(what), "unit %u fc %u", u[0], u[1]);
+	printf("%s.%06lld %-3s %-12s %-5s %-28s %s\n", when,
+	    (long long)json_integer_value(json_object_get(f, "usec")),
+	    str(f, "dir"), str(f, "channel"), link, what, str(f, "hex"));
+}
+
+static int
+cmd_modbus_capture(int argc, char **argv)
+{
+	const char *channel = NULL, *pcap = NULL;
+	long long count = 0, seen = 0, after = 0;
+	int json = 0, i, rc = 0;
+	struct pcapng *pw = NULL;
+	FILE *pf = NULL;
+	struct sigaction sa;
+
+	for (i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--channel") == 0 && i + 1 < argc)
+			channel = argv[++i];
+		else if (strcmp(argv[i], "--count") == 0 && i + 1 < argc) {
+			char *end;
+
+			count = strtoll(argv[++i], &end, 10);
+			if (*end != '\0' || count < 1)
+				die(CTL_EXIT_USAGE, "--count %s: expected a number > 0",
+				    argv[i]);
+		} else if (strcmp(argv[i], "--pcap") == 0 && i + 1 < argc)
+			pcap = argv[++i];
+		else if (strcmp(argv[i], "--json") == 0)
+			json = 1;
+		else
+			usage(CTL_EXIT_USAGE);
+	}
+	if (pcap != NULL) {
+		pf = strcmp(pcap, "-") == 0 ? stdout : fopen(pcap, "wb");
+		if (pf == NULL)
+			die(CTL_EXIT_FAILED, "%s: %s", pcap, strerror(errno));
+		if ((pw = pcapng_open(pf)) == NULL)
+			die(CTL_EXIT_FAILED, "out of memory");
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	/* The first call starts the capture and says where "now" is. */
+	while (!capture_stop && (count == 0 || seen < count)) {
+		json_t *args = json_pack("{s:I, s:i}", "after", after, "max",
+		    500), *r, *f;
+		size_t k;
+
+		if (channel != NULL)
+			json_object_set_new(args, "channel", json_string(channel));
+		r = call("modbus.capture", args);
+		if (json_integer_value(json_object_get(r, "dropped")) > 0)
+			fprintf(stderr, "sluicectl: %lld frames lost (the daemon "
+			    "keeps %d; fetch more often)\n", (long long)
+			    json_integer_value(json_object_get(r, "dropped")),
+			    2048);
+		json_array_foreach(json_object_get(r, "frames"), k, f) {
+			uint8_t b[600];
+			ssize_t n = unhex(str(f, "hex"), b, sizeof(b));
+			const char *link = str(f, "link");
+			int64_t sec = json_integer_value(json_object_get(f, "sec"));
+			uint32_t usec = (uint32_t)json_integer_value(
+			    json_object_get(f, "usec"));
+
+			if (count > 0 && seen >= count)
+				break;
+			seen++;
+			if (n < 0)
+				continue;
+			if (pw != NULL && strcmp(link, "tcp") == 0) {
+				uint8_t sa_[16], da[16];
+				uint16_t sp, dp;
+				int fam, fam2;
+
+				if (ep_parse(json_object_get(f, "src"), &fam, sa_,
+				    &sp) == 0 && ep_parse(json_object_get(f, "dst"),
+				    &fam2, da, &dp) == 0 && fam == fam2)
+					(void)pcapng_tcp(pw, sec, usec, fam, sa_, sp, da,
+					    dp, b, (size_t)n);
+			} else if (pw != NULL)
+				(void)pcapng_frame(pw, strcmp(link, "ascii") == 0 ?
+				    PCAPNG_IF_ASCII : PCAPNG_IF_RTU, sec, usec, b,
+				    (size_t)n);
+			else if (json) {
+				char *line = json_dumps(f, JSON_COMPACT);
+
+				if (line != NULL)
+					puts(line);
+				free(line);
+			} else
+				print_frame(f, b, n);
+		}
+		after = json_integer_value(json_object_get(r, "next"));
+		json_decref(r);
+		if (pw == NULL)
+			fflush(stdout);
+		if (!capture_stop && (count == 0 || seen < count))
+			poll(NULL, 0, 100);   /* the daemon keeps 2048 frames */
+	}
+	if (pw != NULL) {
+		if (pcapng_close(pw) < 0 || (pf != stdout && fclose(pf) != 0))
+			die(CTL_EXIT_FAILED, "%s: write failed", pcap);
+		if (pf != stdout)
+			fprintf(stderr, "%lld frames written to %s\n", seen, pcap);
+	}
+	return rc;
 }
 
 static int
@@ -785,6 +1047,15 @@ main(int argc, char **argv)
 		json_decref(r);
 		return 0;
 	}
+	if (strcmp(cmd, "modbus") == 0 && argc >= 2 && argc <= 3 &&
+	    strcmp(argv[1], "stats") == 0) {
+		if (argc == 3 && strcmp(argv[2], "--json") != 0)
+			usage(CTL_EXIT_USAGE);
+		return cmd_modbus_stats(argc == 3);
+	}
+	if (strcmp(cmd, "modbus") == 0 && argc >= 2 &&
+	    strcmp(argv[1], "capture") == 0)
+		return cmd_modbus_capture(argc, argv);
 	if (strcmp(cmd, "reload") == 0) {
 		json_t *r = call("reload", NULL);
 
