@@ -15,6 +15,18 @@
  *
  * Exit: 0 ok, 1 error (message on stderr), 2 Modbus exception ("exception
  * 0xNN" on stdout), 3 no answer in time ("timeout"), 64 usage.
+ *
+ * `serve' turns it into a libmodbus slave, so the gateway can be tested
+ * against a server that is not our simulator: over RTU it answers --unit
+ * on DEV, over TCP it listens on HOST:PORT and serves one client at a
+ * time.  The tables are the simulator's (contrib/sluice-modbus-sim),
+ * addresses 0-9999 each.  It runs until SIGTERM or SIGINT (exit 0).
+ * Over TCP every unit id is answered (libmodbus does not look at it).
+ * Over RTU a request for another unit goes unanswered, and libmodbus
+ * then takes the next frame within its response timeout for that unit's
+ * answer and drops it; behind the gateway no other unit answers on the
+ * line, so that window is cut to 1 ms (SERVE_OTHER_UNIT_US), or a request
+ * sent soon after one for a missing unit would vanish.
  */
 #include "config.h"
 
@@ -109,6 +121,13 @@ usage(FILE *f)
 	    "                              MASTERS (<= 1000) connections reading"
 	    " back to back\n"
 	    "  hold-idle N SECONDS         N idle TCP connections (--tcp only)\n"
+	    "  serve [--ready-file F]      be a slave (--rtu) or a server on"
+	    " HOST:PORT\n"
+	    "                              (--tcp) until SIGTERM; F gets"
+	    " \"ready\" (RTU) or\n"
+	    "                              the port (TCP, PORT 0 picks one);"
+	    " --timeout sets\n"
+	    "                              the byte timeout (default 500)\n"
 	    "defaults: unit 1, timeout 1000 ms, 19200 baud, parity E (RTU 8E1,"
 	    " ASCII 7E1;\n"
 	    "N means 2 stop bits)\n"
@@ -1324,6 +1343,275 @@ cmd_hold_idle(const struct mb_opts *o, int argc, char **argv)
 	return 0;
 }
 
+/* ---- serve: a libmodbus slave ---- */
+
+/* Each table: addresses 0 to SERVE_TABLE - 1. */
+#define SERVE_TABLE	10000
+/* libmodbus retries select() on EINTR, so a signal alone never ends a
+ * receive: waits are cut into ticks this long and the flag checked
+ * between them, which bounds the exit after SIGTERM. */
+#define SERVE_TICK_MS	500
+/* Clients queue here while another one is served. */
+#define SERVE_BACKLOG	16
+/* libmodbus' response timeout, which a server uses only to skip the
+ * answer to a request for another unit (see the top comment). */
+#define SERVE_OTHER_UNIT_US	1000
+
+static volatile sig_atomic_t serve_stop;
+
+static void
+serve_on_signal(int sig)
+{
+	(void)sig;
+	serve_stop = 1;
+}
+
+static int
+serve_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	/* No SA_RESTART: a blocking accept() returns EINTR. */
+	sa.sa_handler = serve_on_signal;
+	if (sigaction(SIGTERM, &sa, NULL) == -1 ||
+	    sigaction(SIGINT, &sa, NULL) == -1)
+		return -1;
+	/* A client that leaves before its answer is sent is not an error. */
+	sa.sa_handler = SIG_IGN;
+	return sigaction(SIGPIPE, &sa, NULL);
+}
+
+/* The simulator's tables (contrib/sluice-modbus-sim). */
+static modbus_mapping_t *
+serve_mapping(void)
+{
+	modbus_mapping_t *m;
+	int i;
+
+	m = modbus_mapping_new_start_address(0, SERVE_TABLE, 0, SERVE_TABLE,
+	    0, SERVE_TABLE, 0, SERVE_TABLE);
+	if (m == NULL)
+		return NULL;
+	for (i = 0; i < SERVE_TABLE; i++) {
+		m->tab_bits[i] = i % 3 == 0;
+		m->tab_input_bits[i] = (uint8_t)(i % 2);
+		m->tab_registers[i] = (uint16_t)i;
+		m->tab_input_registers[i] = (uint16_t)(i ^ 0xFFFF);
+	}
+	return m;
+}
+
+/* Replace path with one line of text, so a waiting test never sees it
+ * half written. */
+static int
+write_ready(const char *path, const char *text)
+{
+	size_t plen = strlen(path), len = strlen(text);
+	char *tmp;
+	int fd, e;
+
+	if ((tmp = malloc(plen + sizeof(".XXXXXX"))) == NULL)
+		return -1;
+	memcpy(tmp, path, plen);
+	memcpy(tmp + plen, ".XXXXXX", sizeof(".XXXXXX"));
+	if ((fd = mkstemp(tmp)) == -1) {
+		free(tmp);
+		return -1;
+	}
+	errno = EIO;	/* for a short write */
+	if (write(fd, text, len) != (ssize_t)len || write(fd, "\n", 1) != 1)
+		goto fail;
+	if (close(fd) == -1) {
+		fd = -1;
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp, path) == -1)
+		goto fail;
+	free(tmp);
+	return 0;
+fail:
+	e = errno;
+	if (fd != -1)
+		close(fd);
+	unlink(tmp);
+	free(tmp);
+	errno = e;
+	return -1;
+}
+
+/*
+ * Whether the receive loop goes on after error e.  Silence does; so, on
+ * a serial line, does a garbled frame (the next one starts after the
+ * silence that ended it).  A TCP stream cannot resynchronise: the
+ * client is dropped.
+ */
+static int
+serve_retry(int e, int tcp)
+{
+	if (e == ETIMEDOUT || e == EINTR)
+		return 1;
+	return !tcp && e >= MODBUS_ENOBASE;
+}
+
+/* Answer requests until a signal (0) or an error serve_retry gives up on
+ * (-1, errno set). */
+static int
+serve_loop(modbus_t *ctx, modbus_mapping_t *map, int tcp)
+{
+	uint8_t req[MODBUS_MAX_ADU_LENGTH];
+	int n;
+
+	while (!serve_stop) {
+		/* 0: a request for another unit (RTU), already dropped. */
+		if ((n = modbus_receive(ctx, req)) > 0)
+			n = modbus_reply(ctx, req, n, map);
+		if (n == -1 && !serve_retry(errno, tcp))
+			return -1;
+	}
+	return 0;
+}
+
+static int
+serve_tcp(const struct mb_opts *o, modbus_t *ctx, modbus_mapping_t *map,
+    const char *ready)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen = sizeof(ss);
+	struct pollfd p;
+	char port[NI_MAXSERV];
+	int lfd, rc;
+
+	if ((lfd = modbus_tcp_pi_listen(ctx, SERVE_BACKLOG)) == -1)
+		return report_error(errno);
+	/* getnameinfo, not a cast to sockaddr_in: that one needs more
+	 * alignment than struct sockaddr promises. */
+	if (getsockname(lfd, (struct sockaddr *)&ss, &sslen) == -1) {
+		rc = report_error(errno);
+		close(lfd);
+		return rc;
+	}
+	if ((rc = getnameinfo((struct sockaddr *)&ss, sslen, NULL, 0, port,
+	    sizeof(port), NI_NUMERICSERV)) != 0) {
+		fprintf(stderr, "mb-client: listening socket: %s\n",
+		    gai_strerror(rc));
+		close(lfd);
+		return 1;
+	}
+	if (o->debug)
+		fprintf(stderr, "mb-client: serving on %s port %s\n", o->host,
+		    port);
+	if (ready != NULL && write_ready(ready, port) == -1) {
+		fprintf(stderr, "mb-client: %s: %s\n", ready, strerror(errno));
+		close(lfd);
+		return 1;
+	}
+	while (!serve_stop) {
+		p.fd = lfd;
+		p.events = POLLIN;
+		if ((rc = poll(&p, 1, SERVE_TICK_MS)) <= 0) {
+			if (rc == -1 && errno != EINTR)
+				break;
+			continue;
+		}
+		if (modbus_tcp_pi_accept(ctx, &lfd) == -1) {
+			/* Some libmodbus versions close the listener when
+			 * accept fails. */
+			if (lfd == -1)
+				return report_error(errno);
+			if (errno == EINTR || errno == ECONNABORTED ||
+			    errno == EAGAIN)
+				continue;
+			break;
+		}
+		rc = serve_loop(ctx, map, 1);
+		if (rc == -1 && o->debug)
+			fprintf(stderr, "mb-client: client gone: %s\n",
+			    modbus_strerror(errno));
+		modbus_close(ctx);
+	}
+	rc = serve_stop ? 0 : report_error(errno);
+	close(lfd);
+	return rc;
+}
+
+static int
+serve_rtu(const struct mb_opts *o, modbus_t *ctx, modbus_mapping_t *map,
+    const char *ready)
+{
+	int rc;
+
+	/* A garbled frame: flush what is left of it. */
+	if (modbus_set_error_recovery(ctx, MODBUS_ERROR_RECOVERY_PROTOCOL) ==
+	    -1 || modbus_connect(ctx) == -1) {
+		fprintf(stderr, "mb-client: %s: %s\n", o->dev,
+		    modbus_strerror(errno));
+		return 1;
+	}
+	if (ready != NULL && write_ready(ready, "ready") == -1) {
+		fprintf(stderr, "mb-client: %s: %s\n", ready, strerror(errno));
+		modbus_close(ctx);
+		return 1;
+	}
+	rc = serve_loop(ctx, map, 0) == -1 ? report_error(errno) : 0;
+	modbus_close(ctx);
+	return rc;
+}
+
+static int
+cmd_serve(const struct mb_opts *o, int argc, char **argv)
+{
+	modbus_mapping_t *map;
+	modbus_t *ctx;
+	const char *ready = NULL;
+	uint32_t sec = SERVE_TICK_MS / 1000;
+	uint32_t usec = SERVE_TICK_MS % 1000 * 1000;
+	int rc;
+
+	if (argc == 3 && strcmp(argv[1], "--ready-file") == 0)
+		ready = argv[2];
+	else if (argc != 1)
+		return usage_error("%s", "serve [--ready-file F]: bad"
+		    " arguments");
+	if (o->transport == MB_ASCII)
+		return usage_error("%s", "serve: libmodbus has no ASCII;"
+		    " use --rtu or --tcp");
+	if (o->transport == MB_RTU && (o->unit < 1 || o->unit > 247))
+		return usage_error("serve: unit %d is not a slave address"
+		    " (1-247)", o->unit);
+	if (serve_signals() == -1)
+		return report_error(errno);
+	if ((map = serve_mapping()) == NULL)
+		return report_error(errno);
+	if (o->transport == MB_TCP)
+		ctx = modbus_new_tcp_pi(o->host, o->port);
+	else
+		ctx = modbus_new_rtu(o->dev, o->baud, o->parity, 8,
+		    o->parity == 'N' ? 2 : 1);
+	if (ctx == NULL) {
+		rc = report_error(errno);
+		modbus_mapping_free(map);
+		return rc;
+	}
+	modbus_set_debug(ctx, o->debug);
+	if (modbus_set_slave(ctx, o->unit) == -1 ||
+	    modbus_set_indication_timeout(ctx, sec, usec) == -1 ||
+	    modbus_set_response_timeout(ctx, 0, SERVE_OTHER_UNIT_US) == -1 ||
+	    (o->timeout_set && modbus_set_byte_timeout(ctx,
+	    (uint32_t)o->timeout_ms / 1000,
+	    (uint32_t)o->timeout_ms % 1000 * 1000) == -1))
+		rc = report_error(errno);
+	else if (o->transport == MB_TCP)
+		rc = serve_tcp(o, ctx, map, ready);
+	else
+		rc = serve_rtu(o, ctx, map, ready);
+	modbus_free(ctx);
+	modbus_mapping_free(map);
+	return rc;
+}
+
 /* Commands that talk Modbus over one connection. */
 static const struct mb_cmd {
 	const char	*name;
@@ -1414,6 +1702,8 @@ run(struct mb_opts *o, int argc, char **argv)
 		return cmd_hold_idle(o, argc, argv);
 	if (strcmp(cmd, "bench-throughput") == 0)
 		return cmd_bench_throughput(o, argc, argv);
+	if (strcmp(cmd, "serve") == 0)
+		return cmd_serve(o, argc, argv);
 	for (k = 0; k < sizeof(mb_cmds) / sizeof(mb_cmds[0]); k++)
 		if (strcmp(cmd, mb_cmds[k].name) == 0)
 			break;
