@@ -1557,9 +1557,12 @@ ser_kick(struct mb_chan *ch)
 			req_free(r);
 			continue;
 		}
-		/* The silence that separates frames, then the inter-frame delay. */
+		/*
+		 * RTU frames are separated by silence; ASCII ones by ':' and
+		 * CR LF (its silence_us is the character timeout, no gap).
+		 */
 		now = now_us();
-		at = ch->last_rx + ch->silence_us;
+		at = ch->last_rx + (ch->ascii ? 0 : ch->silence_us);
 		gap = ch->last_done + (uint64_t)ch->scfg.inter_frame_delay_ms *
 		    1000u;
 		if (gap > at)

@@ -40,6 +40,45 @@ start_sim fair --rtu --pty "$T/fair" --baud 115200 --unit 1 --delay 20
 start_sim plc --tcp 0 --bind 127.0.0.1 --unit 1-3
 PLC_PORT=$(cat "$T/plc.ready")
 
+# Independent slaves on socat pty pairs: libmodbus (RTU) and, when
+# installed, pymodbus (ASCII).
+pty_pair() { # NAME
+	socat "pty,raw,echo=0,link=$T/$1-gw" "pty,raw,echo=0,link=$T/$1-slave" \
+	    2>"$T/socat-$1.log" &
+	CLEANUP_PIDS="$CLEANUP_PIDS $!"
+	wait_for test -e "$T/$1-slave" || fail "socat: $(cat "$T/socat-$1.log")"
+}
+command -v socat >/dev/null || fail "socat not installed"
+pty_pair lm
+"$CLIENT" --rtu "$T/lm-slave,115200,N" --unit 1 serve \
+    --ready-file "$T/lm.ready" 2>"$T/lm.log" &
+CLEANUP_PIDS="$CLEANUP_PIDS $!"
+wait_for test -s "$T/lm.ready" || fail "libmodbus slave: $(cat "$T/lm.log")"
+PYSLAVE= PYROUTE=
+if /usr/bin/python3 -c 'import pymodbus.server, serial_asyncio' 2>/dev/null; then
+	pty_pair py
+	/usr/bin/python3 "$top_srcdir/test/system/modbus_gw_pyslave.py" ascii \
+	    "$T/py-slave" "$T/py.ready" >"$T/py.log" 2>&1 &
+	CLEANUP_PIDS="$CLEANUP_PIDS $!"
+	for i in $(seq 1 100); do
+		[ -s "$T/py.ready" ] && break
+		sleep 0.05
+	done
+	[ -s "$T/py.ready" ] || fail "pymodbus slave: $(cat "$T/py.log")"
+	PYSLAVE="
+    - name: pyline
+      device: $T/py-gw
+      framing: ascii
+      baud: 19200
+      response_timeout_ms: 1000"
+	PYROUTE="
+    - units: 80
+      channel: pyline
+      offset: -79"
+else
+	echo "note: pymodbus serial server missing; its line skipped"
+fi
+
 cat >"$POLICY" <<EOF
 services:
   modbus-tcp:
@@ -79,6 +118,12 @@ modbus:
       stop_bits: 2
       response_timeout_ms: 100
       read_retries: 0
+    - name: lmline
+      device: $T/lm-gw
+      baud: 115200
+      parity: none
+      stop_bits: 2
+      response_timeout_ms: 500$PYSLAVE
   tcp_channels:
     - name: plc
       host: 127.0.0.1
@@ -108,6 +153,9 @@ modbus:
       channel: fair
       listen_port: $PPORT
       offset: -50
+    - units: 70
+      channel: lmline
+      offset: -69$PYROUTE
     - units: 40
       channel: line1
       listen_port: $PPORT
@@ -119,7 +167,7 @@ start_daemon
 # The channels open asynchronously (the monitor opens each device).
 for i in $(seq 1 100); do
 	ctl modbus stats --json >"$T/stats.json" 2>/dev/null &&
-	    [ "$(grep -o '"state": "up"' "$T/stats.json" | wc -l)" -ge 5 ] && break
+	    [ "$(grep -o '"state": "up"' "$T/stats.json" | wc -l)" -ge $((6 + ${PYSLAVE:+1})) ] && break
 	sleep 0.05
 done
 ctl modbus stats --json >"$T/stats.json" || fail "modbus stats: $(cat "$T/stats.json")"
@@ -134,6 +182,22 @@ out=$(mc --unit 11 read-hr 100 3) || fail "ASCII line: $out"
 [ "$out" = "100 101 102" ] || fail "ASCII line: got '$out'"
 out=$(mc --unit 21 read-ir 5 2) || fail "TCP channel: $out"
 [ "$out" = "65530 65529" ] || fail "TCP channel: got '$out'"
+# libmodbus as the slave.
+out=$(mc --unit 70 read-hr 0 10) || fail "libmodbus slave: $out"
+[ "$out" = "0 1 2 3 4 5 6 7 8 9" ] || fail "libmodbus slave: got '$out'"
+out=$(mc --unit 70 write-regs 20 5 6) || fail "libmodbus slave write: $out"
+out=$(mc --unit 70 read-hr 20 2); [ "$out" = "5 6" ] || fail "libmodbus read back: '$out'"
+out=$(mc --unit 70 read-coils 0 4); [ "$out" = "1 0 0 1" ] || fail "libmodbus coils: '$out'"
+out=$(mc --unit 70 read-hr 9999 5); [ "$out" = "exception 0x02" ] ||
+	fail "libmodbus slave exception: '$out'"
+if [ -n "$PYSLAVE" ]; then
+	out=$(mc --unit 80 read-hr 100 3) || fail "pymodbus ASCII slave: $out"
+	[ "$out" = "100 101 102" ] || fail "pymodbus ASCII slave: got '$out'"
+	out=$(mc --unit 80 write-reg 7 77) || fail "pymodbus slave write: $out"
+	out=$(mc --unit 80 read-hr 7 1); [ "$out" = "77" ] || fail "pymodbus read back: '$out'"
+	out=$(mc --unit 80 read-hr 1000 1); [ "$out" = "exception 0x02" ] ||
+		fail "pymodbus slave exception: '$out'"
+fi
 out=$(mc --unit 99 read-hr 0 1); [ "$out" = "exception 0x0A" ] ||
 	fail "unrouted unit: '$out'"
 out=$(mc --unit 6 read-hr 0 1); [ "$out" = "exception 0x0B" ] ||
@@ -236,6 +300,38 @@ expect_exit 0 ctl modbus stats
 assert_contains "$(cat "$T/out")" "channel line1" "text stats"
 expect_exit 0 ctl log --group protocol --json
 assert_contains "$(cat "$T/out")" "malformed-request" "malformed requests are logged"
+
+# IPv6 masters are served like IPv4 ones.
+"${IN_NS[@]}" python3 - "$PORT" <<'PY' || fail "IPv6 master"
+import socket, struct, sys
+s = socket.create_connection(("::1", int(sys.argv[1])), timeout=3)
+s.sendall(struct.pack(">HHHBBHH", 42, 0, 6, 1, 3, 5, 1))
+r = s.recv(100)
+assert r == struct.pack(">HHHBBBH", 42, 0, 5, 1, 3, 2, 5), r.hex()
+PY
+
+# A change applied at run time: channels whose settings did not change
+# keep their device and counters; new routes and the silent mode apply.
+before=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print([c for c in d["channels"] if c["name"]=="line1"][0]["stats"]["requests"])' "$T/stats.json")
+sed -e 's/^    max_connections: 64$/    max_connections: 64\n    exceptions: silent/' \
+    -e 's/^  routes:$/  routes:\n    - units: 60\n      channel: line1\n      map: { 60: 4 }/' \
+    "$POLICY" >"$T/v2.yaml"
+expect_exit 0 ctl policy apply "$T/v2.yaml"
+out=$(mc --unit 60 read-hr 9 1); [ "$out" = "9" ] || fail "route added at run time: '$out'"
+out=$("${IN_NS[@]}" "$CLIENT" --tcp "127.0.0.1:$PORT" --unit 99 --timeout 500 read-hr 0 1)
+[ "$out" = "timeout" ] || fail "exceptions: silent: '$out'"
+ctl modbus stats --json >"$T/stats2.json" || fail "stats"
+python3 - "$T/stats2.json" "$before" <<'PY' || fail "line1 was reopened by the apply"
+import json, sys
+d = json.load(open(sys.argv[1]))
+l1 = [c for c in d["channels"] if c["name"] == "line1"][0]
+assert l1["stats"]["requests"] > int(sys.argv[2]), (l1["stats"], sys.argv[2])
+PY
+expect_exit 0 ctl policy rollback
+out=$(mc --unit 99 read-hr 0 1); [ "$out" = "exception 0x0A" ] ||
+	fail "exceptions again after the rollback: '$out'"
+expect_exit 0 ctl log --group network --json
+assert_not_contains "$(cat "$T/out")" "channel-down" "no channel went down on apply"
 
 # Unplug the USB adapter: the line goes, requests fail fast, it comes back.
 kill "$SIM_line1"; wait "$SIM_line1" 2>/dev/null

@@ -20,6 +20,17 @@ if not c.connect():
     sys.exit("cannot connect")
 
 
+def short(req, what):
+    """pymodbus reads answers of variable length (FC17, FC24, FC43) until
+    its timeout: shorten it for those (the constructor would truncate
+    0.3 to 0)."""
+    c.params.timeout = 0.3
+    try:
+        return ok(c.execute(req), what)
+    finally:
+        c.params.timeout = 3
+
+
 def ok(r, what):
     if r is None or r.isError():
         sys.exit("%s: %r" % (what, r))
@@ -57,10 +68,10 @@ for unit, base in ((1, 2000), (11, 2100), (21, 2200)):
     ok(c.execute(ReadExceptionStatusRequest(unit=unit)), w + " FC7")
     r = ok(c.execute(ReturnQueryDataRequest(0x1234, unit=unit)), w + " FC8")
     ok(c.execute(GetCommEventCounterRequest(unit=unit)), w + " FC11")
-    r = ok(c.execute(ReportSlaveIdRequest(unit=unit)), w + " FC17")
+    r = short(ReportSlaveIdRequest(unit=unit), w + " FC17")
     assert b"sluice-sim" in r.identifier, (w, r.identifier)
-    ok(c.execute(ReadFifoQueueRequest(5, unit=unit)), w + " FC24")
-    r = ok(c.execute(ReadDeviceInformationRequest(1, 0, unit=unit)), w + " FC43")
+    short(ReadFifoQueueRequest(5, unit=unit), w + " FC24")
+    r = short(ReadDeviceInformationRequest(1, 0, unit=unit), w + " FC43")
     assert r.information.get(0) == b"sluice", (w, r.information)
     print("unit %d: 16 function codes ok" % unit)
 c.close()
