@@ -49,6 +49,7 @@
 #define KEEPALIVE_IDLE_S 60
 #define KEEPALIVE_INTVL_S 10
 #define KEEPALIVE_CNT   6
+#define CONN_OUT_MAX    (64 * 1024)  /* answers a master has not read */
 
 /* Upper bounds of the latency histogram buckets, microseconds. */
 static const uint32_t hist_bounds[HIST_N - 1] = {
@@ -131,6 +132,7 @@ struct mb_master {
 	struct bufferevent *bev;
 	uint64_t last_active;
 	struct cap_ep ep_peer, ep_local;
+	bool throttled;              /* not reading: it does not read answers */
 	/* serial (role: slave): the channel it belongs to */
 	struct mb_chan *line;
 	uint16_t seq;                /* tid of its current request */
@@ -804,8 +806,12 @@ chan_next(struct mb_chan *ch)
 					req_fail(r, MODBUS_EX_GATEWAY_TARGET_FAILED);
 					continue;
 				}
+				/* This one is the probe; the next waits its turn. */
 				r->tries_left = 0;
-				sl->probe_next = UINT64_MAX;   /* until it ends */
+				sl->probe_next = now + (uint64_t)MBGW_PROBE_FACTOR *
+				    1000u * (ch->kind == CH_SERIAL ?
+				    ch->scfg.response_timeout_ms :
+				    ch->tcfg.response_timeout_ms);
 			}
 			r->state = RQ_ACTIVE;
 			return r;
@@ -1061,6 +1067,17 @@ conn_read(struct bufferevent *bev, void *arg)
 	TAILQ_REMOVE(&m->gw->conns, m, link);
 	TAILQ_INSERT_TAIL(&m->gw->conns, m, link);
 	for (;;) {
+		/*
+		 * A master that sends without reading its answers (all
+		 * immediate exceptions, say) would grow our output without
+		 * bound: stop reading until it catches up (conn_write).
+		 */
+		if (evbuffer_get_length(bufferevent_get_output(bev)) >=
+		    CONN_OUT_MAX) {
+			m->throttled = true;
+			bufferevent_disable(bev, EV_READ);
+			return;
+		}
 		len = evbuffer_get_length(in);
 		n = len < sizeof(adu) ? len : sizeof(adu);
 		if (evbuffer_copyout(in, adu, n) != (ev_ssize_t)n)
@@ -1089,13 +1106,27 @@ conn_read(struct bufferevent *bev, void *arg)
 }
 
 static void
+conn_write(struct bufferevent *bev, void *arg)
+{
+	struct mb_master *m = arg;
+
+	/* Called when the output fell to the low watermark. */
+	if (m->throttled) {
+		m->throttled = false;
+		bufferevent_enable(bev, EV_READ);
+		conn_read(bev, m);     /* what waited in the input */
+	}
+}
+
+static void
 conn_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct mb_master *m = arg;
 
-	if ((what & BEV_EVENT_TIMEOUT) && m->n_reqs > 0) {
+	if ((what & BEV_EVENT_TIMEOUT) && (m->n_reqs > 0 || m->throttled)) {
 		/* Waiting for answers is not idleness. */
-		bufferevent_enable(bev, EV_READ);
+		if (!m->throttled)
+			bufferevent_enable(bev, EV_READ);
 		return;
 	}
 	master_close(m, what & BEV_EVENT_TIMEOUT ? "idle timeout" :
@@ -1236,7 +1267,8 @@ listener_accept(evutil_socket_t lfd, short what, void *arg)
 		TAILQ_INSERT_TAIL(&gw->conns, m, link);
 		gw->n_conns++;
 		gw->accepted++;
-		bufferevent_setcb(m->bev, conn_read, NULL, conn_event, m);
+		bufferevent_setcb(m->bev, conn_read, conn_write, conn_event, m);
+		bufferevent_setwatermark(m->bev, EV_WRITE, CONN_OUT_MAX / 4, 0);
 		/* A peer cannot park more than a few frames in our buffer. */
 		bufferevent_setwatermark(m->bev, EV_READ, 0,
 		    16 * MODBUS_TCP_MAX_ADU);
@@ -1269,10 +1301,15 @@ chan_down(struct mb_chan *ch, const char *why)
 	char dev[300];
 	unsigned max;
 
-	if (ch->ev_read != NULL)
-		event_del(ch->ev_read);
-	if (ch->ev_write != NULL)
-		event_del(ch->ev_write);
+	/* The next open makes new ones, for the new fd. */
+	if (ch->ev_read != NULL) {
+		event_free(ch->ev_read);
+		ch->ev_read = NULL;
+	}
+	if (ch->ev_write != NULL) {
+		event_free(ch->ev_write);
+		ch->ev_write = NULL;
+	}
 	if (ch->ev_silence != NULL)
 		event_del(ch->ev_silence);
 	event_del(ch->ev_timer);

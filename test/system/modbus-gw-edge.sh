@@ -103,6 +103,40 @@ PY
 wait_for sh -c "'$SLUICECTL' --state-dir '$STATE' log --group protocol --json | grep -q connection-evicted" ||
 	fail "no connection-evicted event"
 
+# A master that sends without reading its answers cannot make the engine
+# buffer them without bound: a million requests for an unrouted unit (each
+# answered 0x0A at once), then every answer is read back in order.
+ENGINE=$(engine_pid)
+rss() { awk '/^VmHWM/ {print $2}' "/proc/$ENGINE/status"; }   # the peak
+rss0=$(rss)
+"${IN_NS[@]}" python3 - 127.0.0.1 "$PORT" "/proc/$ENGINE/status" <<'PY' || fail "backpressure"
+import socket, struct, sys, threading, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # no room in the kernel
+s.settimeout(10)
+s.connect((sys.argv[1], int(sys.argv[2])))
+N = 1000000
+req = b"".join(struct.pack(">HHHBBHH", i & 0xffff, 0, 6, 99, 3, 0, 1)
+               for i in range(N))
+t = threading.Thread(target=s.sendall, args=(req,))
+t.start()
+time.sleep(1.5)              # nobody reads: the gateway must stop reading
+got = b""
+want = N * 9
+while len(got) < want:
+    c = s.recv(1 << 20)
+    assert c, "closed after %d bytes" % len(got)
+    got += c
+t.join(10)
+for i in (0, 1, N // 2, N - 1):
+    assert got[9 * i:9 * i + 9] == struct.pack(">HHHBBB", i & 0xffff, 0, 3, 99,
+                                               0x83, 0x0A), (i, got[9*i:9*i+9])
+print("backpressure ok")
+PY
+rss1=$(rss)
+echo "engine peak RSS ${rss0} kB -> ${rss1} kB"
+[ $((rss1 - rss0)) -lt 4000 ] || fail "engine grew by $((rss1 - rss0)) kB"
+
 # The accessible-IP list at accept.  A local process on a non-loopback
 # address reaches the port over lo, where the kernel rules never look:
 # the userspace check must refuse 10.78.0.1 and admit 10.78.0.2.
