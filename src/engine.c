@@ -1740,7 +1740,19 @@ engine_run(const struct engine_info *info)
 	(void)signal(SIGPIPE, SIG_IGN);
 	if (sodium_init() < 0)
 		return 1;
-	e->base = event_base_new();
+	/*
+	 * Precise timers: libevent's default clock is CLOCK_MONOTONIC_COARSE,
+	 * 4 ms here, and a serial line's timers are fractions of that.
+	 */
+	{
+		struct event_config *cfg = event_config_new();
+
+		if (cfg != NULL)
+			event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER);
+		e->base = cfg != NULL ? event_base_new_with_config(cfg) : NULL;
+		if (cfg != NULL)
+			event_config_free(cfg);
+	}
 	if (e->base == NULL) {
 		log_error("event_base_new failed");
 		return 1;

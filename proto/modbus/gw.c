@@ -184,6 +184,7 @@ struct mb_chan {
 	struct serial_params sp;
 	enum serial_rs485_mode mode;
 	uint32_t silence_us, char_us;
+	uint32_t gap_us;             /* quiet before a request (RTU) */
 	bool ascii;
 	uint8_t rx[1024];
 	size_t rx_len;
@@ -1596,10 +1597,10 @@ ser_kick(struct mb_chan *ch)
 		}
 		/*
 		 * RTU frames are separated by silence; ASCII ones by ':' and
-		 * CR LF (its silence_us is the character timeout, no gap).
+		 * CR LF (gap_us is 0).
 		 */
 		now = now_us();
-		at = ch->last_rx + (ch->ascii ? 0 : ch->silence_us);
+		at = ch->last_rx + ch->gap_us;
 		gap = ch->last_done + (uint64_t)ch->scfg.inter_frame_delay_ms *
 		    1000u;
 		if (gap > at)
@@ -2138,13 +2139,23 @@ chan_new(struct mbgw *gw, const struct policy_modbus_serial *s,
 		ch->char_us = serial_char_us(&ch->sp);
 		if (ch->char_us == 0)
 			ch->char_us = 1;
+		/*
+		 * Receiving, a frame ends after t3.5 of silence, the fixed
+		 * 1.75 ms above 19200 baud (serial line 2.5.1.1), which
+		 * tolerates a slave's jitter; sending, the gap is 3.5 real
+		 * characters, which is what a slave's t3.5 asks for (the
+		 * fixed value is the spec's relief for receivers' timers).
+		 * silence_ms sets both.
+		 */
 		if (s->silence_ms > 0)
-			ch->silence_us = s->silence_ms * 1000u;
+			ch->silence_us = ch->gap_us = s->silence_ms * 1000u;
 		else if (ch->ascii)
 			ch->silence_us = 1000000u;  /* serial line 2.5.2.1: 1 s */
-		else
+		else {
 			ch->silence_us = modbus_rtu_silence_us(s->baud,
 			    s->data_bits, ch->sp.parity, s->stop_bits);
+			ch->gap_us = (7 * ch->char_us + 1) / 2;
+		}
 		ch->ev_timer = evtimer_new(gw->base, ser_timer, ch);
 		ch->ev_silence = evtimer_new(gw->base, ser_silence, ch);
 		if (ch->slave_role) {
@@ -2493,6 +2504,7 @@ mbgw_stats(const struct mbgw *gw)
 	const struct mb_listener *l;
 	const struct mb_chan *ch;
 	const struct mb_master *m;
+	struct mb_stats tot;
 	unsigned u;
 
 	o = json_object();
@@ -2509,7 +2521,19 @@ mbgw_stats(const struct mbgw *gw)
 	    "accepted", (json_int_t)gw->accepted,
 	    "refused", (json_int_t)gw->refused,
 	    "evicted", (json_int_t)gw->evicted));
-	json_object_set_new(o, "total", stats_json(&gw->st));
+	/* The masters' side, plus what only the channels see. */
+	tot = gw->st;
+	TAILQ_FOREACH(ch, &gw->chans, link) {
+		tot.timeouts += ch->st.timeouts;
+		tot.retries += ch->st.retries;
+		tot.crc_errors += ch->st.crc_errors;
+		tot.frame_errors += ch->st.frame_errors;
+		tot.late += ch->st.late;
+		tot.depth += ch->st.depth;
+		if (ch->st.depth_max > tot.depth_max)
+			tot.depth_max = ch->st.depth_max;
+	}
+	json_object_set_new(o, "total", stats_json(&tot));
 	cs = json_array();
 	TAILQ_FOREACH(ch, &gw->chans, link) {
 		c = json_pack("{s:s s:s s:s s:s s:s}", "name", ch->name,
