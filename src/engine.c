@@ -34,6 +34,8 @@
 #include "fw.h"
 #include "fw_eval.h"
 #include "gw.h"
+#include "mbfw.h"
+#include "modbus.h"
 #include "keygen.h"
 #include "log.h"
 #include "monitor.h"
@@ -1475,6 +1477,54 @@ cmd_monitor_keygen(struct engine *e, struct ctl_conn *conn)
 		    strerror(errno)));
 }
 
+/* sluicectl modbus rules test: what the running modbus.firewall decides. */
+static json_t *
+cmd_rules_test(struct engine *e, json_t *args)
+{
+	const char *from = json_string_value(json_object_get(args, "from"));
+	const char *hex = json_string_value(json_object_get(args, "pdu"));
+	json_int_t port = json_integer_value(json_object_get(args, "port"));
+	json_int_t unit = json_integer_value(json_object_get(args, "unit"));
+	struct mbfw_request rq;
+	uint8_t pdu[MODBUS_MAX_PDU], exc = 0;
+	char text[4096], why[96];
+	size_t len = 0;
+	int rule;
+	enum policy_mbfw_action act;
+	uint8_t fam = 0;
+
+	memset(&rq, 0, sizeof(rq));
+	if (from != NULL && *from != '\0' &&
+	    bans_parse_addr(from, &fam, rq.addr, why, sizeof(why)) < 0)
+		return ctl_reply_error(CTL_EXIT_USAGE, "--from %s: %s", from, why);
+	rq.family = fam == 4 ? AF_INET : fam == 6 ? AF_INET6 : 0;
+	if (port < 0 || port > 65535 || unit < 0 || unit > 255)
+		return ctl_reply_error(CTL_EXIT_USAGE, "port 0..65535, unit 0..255");
+	for (; hex != NULL && hex[0] != '\0' && hex[1] != '\0' &&
+	    len < sizeof(pdu); hex += 2) {
+		unsigned b;
+
+		if (sscanf(hex, "%2x", &b) != 1)
+			break;
+		pdu[len++] = (uint8_t)b;
+	}
+	if (len == 0 || (hex != NULL && *hex != '\0'))
+		return ctl_reply_error(CTL_EXIT_USAGE, "pdu: expected hex bytes");
+	if (modbus_request_check(pdu, len, &exc) < 0)
+		return ctl_reply_error(CTL_EXIT_USAGE, "the request is malformed: "
+		    "the gateway answers exception 0x%02X before any rule", exc);
+	rq.listen_port = (uint16_t)port;
+	rq.unit = (uint8_t)unit;
+	rq.pdu = pdu;
+	rq.len = len;
+	act = mbfw_explain(e->policy, &rq, &rule, text, sizeof(text));
+	return ctl_reply_ok(json_pack("{s:s s:i s:s s:s}",
+	    "action", act == POLICY_MBFW_ALLOW ? "allow" : "deny",
+	    "rule", rule, "name", rule >= 0 ?
+	    e->policy->modbus.firewall.rules[rule].name : "(default)",
+	    "explanation", text));
+}
+
 static void
 ctl_handler(struct ctl_conn *conn, const struct ctl_request *req, void *arg)
 {
@@ -1592,6 +1642,9 @@ ctl_handler(struct ctl_conn *conn, const struct ctl_request *req, void *arg)
 		return;
 	case CTL_MODBUS_STATS:
 		ctl_conn_reply(conn, ctl_reply_ok(mbgw_stats(e->mbgw)));
+		return;
+	case CTL_MODBUS_RULES_TEST:
+		ctl_conn_reply(conn, cmd_rules_test(e, req->args));
 		return;
 	case CTL_MODBUS_CAPTURE: {
 		json_t *ch = json_object_get(req->args, "channel");

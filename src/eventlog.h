@@ -90,6 +90,7 @@ enum eventlog_type {
 	EVENTLOG_PROTOCOL_MESSAGE,   /* "protocol": protocol communication log */
 	EVENTLOG_MODBUS_MALFORMED,   /* "malformed-request": refused by validation */
 	EVENTLOG_CONNECTION_EVICTED, /* "connection-evicted": closed at the connection cap */
+	EVENTLOG_MODBUS_DENIED,      /* "request-denied": refused by modbus.firewall */
 	EVENTLOG_TYPE_COUNT
 };
 

@@ -69,6 +69,8 @@ static const struct eventlog_type_info types[EVENTLOG_TYPE_COUNT] = {
 	    "A request failed validation and never reached a wire (at most 10 per 10 s, then counted)" },
 	[EVENTLOG_CONNECTION_EVICTED] = { "connection-evicted", EVENTLOG_PROTOCOL, EVENTLOG_NOTICE,
 	    "At the connection cap the least recently active idle connection was closed" },
+	[EVENTLOG_MODBUS_DENIED] = { "request-denied", EVENTLOG_PROTOCOL, EVENTLOG_WARNING,
+	    "The Modbus firewall refused a request; it never reached a wire (at most 10 per 10 s, then counted)" },
 };
 
 static const char *groups[EVENTLOG_GROUP_COUNT] = {

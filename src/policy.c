@@ -1031,7 +1031,9 @@ enum ftype {
 	FT_LPORT,	/* uint16_t: "any" (0) or 1..65535 */
 	FT_UNITS,	/* a 256-bit set of Modbus unit ids */
 	FT_UNITMAP,	/* {incoming: outgoing} unit remap */
-	FT_FUNCS,	/* all, read-only or a list of function codes */
+	FT_FUNCS,	/* all, read-only, read-write or a list of function codes */
+	FT_NETS,	/* any, or networks: a rule's n_from and from[] */
+	FT_RANGES,	/* any, or address ranges: struct policy_mbfw_ranges */
 	FT_LIST,	/* sequence of kids-mappings: off/size/max/noff */
 };
 
@@ -1214,7 +1216,7 @@ static const struct field logging_fields[] = {
 };
 
 /* modbus: the gateway.  Defaults forward nothing: no channel, no route. */
-enum mb_list { MB_SERIAL, MB_TCP, MB_ROUTES, MB_NLISTS };
+enum mb_list { MB_SERIAL, MB_TCP, MB_ROUTES, MB_RULES, MB_NLISTS };
 
 static const char *const mb_mode_names[] = { "transparent", "agent", NULL };
 static const char *const mb_exc_names[] = { "respond", "silent", NULL };
@@ -1297,6 +1299,46 @@ static const struct field mb_route_fields[] = {
 };
 #undef R_T
 
+static const char *const mbfw_action_names[] = { "allow", "deny", NULL };
+static const char *const mbfw_exc_names[] = { "illegal-function",
+	"illegal-address", NULL };
+
+#define FR_T	struct policy_modbus_rule
+#define FR_RANGES(k, a) FS_TYPE(FR_T, k, FT_RANGES, ranges[a])
+static const struct field mb_rule_fields[] = {
+	FS_STR(FR_T, "name", FT_ID, name, ""),
+	FS_ENUM(FR_T, "action", action, mbfw_action_names, POLICY_MBFW_DENY),
+	/* n_from and from[] together: one key. */
+	{ .key = "from", .type = FT_NETS, .off = offsetof(FR_T, n_from),
+	  .size = offsetof(FR_T, from) + TSIZE(FR_T, from) -
+	  offsetof(FR_T, n_from) },
+	FS_TYPE(FR_T, "listen_port", FT_LPORT, listen_port),
+	FS_TYPE(FR_T, "units", FT_UNITS, units),
+	FS_TYPE(FR_T, "functions", FT_FUNCS, functions),
+	FR_RANGES("coils_read", POLICY_MBFW_COILS_READ),
+	FR_RANGES("coils_write", POLICY_MBFW_COILS_WRITE),
+	FR_RANGES("discrete_inputs_read", POLICY_MBFW_DISCRETE_INPUTS_READ),
+	FR_RANGES("input_registers_read", POLICY_MBFW_INPUT_REGISTERS_READ),
+	FR_RANGES("holding_registers_read", POLICY_MBFW_HOLDING_REGISTERS_READ),
+	FR_RANGES("holding_registers_write",
+	    POLICY_MBFW_HOLDING_REGISTERS_WRITE),
+	FS_UINT(FR_T, "value_min", value_min, 0, 65535, 0),
+	FS_UINT(FR_T, "value_max", value_max, 0, 65535, 65535),
+	F_END
+};
+#undef FR_RANGES
+#undef FR_T
+
+static const struct field mb_firewall_fields[] = {
+	F_ENUM("default", modbus.firewall.default_action, mbfw_action_names,
+	    POLICY_MBFW_ALLOW),
+	F_ENUM("deny_exception", modbus.firewall.deny_exception, mbfw_exc_names,
+	    POLICY_MBFW_EXC_ILLEGAL_FUNCTION),
+	F_LIST("rules", modbus.firewall.rules, modbus.firewall.n_rules,
+	    mb_rule_fields, POLICY_MODBUS_MAX_RULES, MB_RULES),
+	F_END
+};
+
 static const struct field modbus_fields[] = {
 	F_ENUM("mode", modbus.mode, mb_mode_names, POLICY_MODBUS_TRANSPARENT),
 	F_MAP("listeners", mb_listener_fields),
@@ -1306,6 +1348,7 @@ static const struct field modbus_fields[] = {
 	    POLICY_MODBUS_MAX_TCP, MB_TCP),
 	F_LIST("routes", modbus.routes, modbus.n_routes, mb_route_fields,
 	    POLICY_MODBUS_MAX_ROUTES, MB_ROUTES),
+	F_MAP("firewall", mb_firewall_fields),
 	F_END
 };
 
@@ -1379,6 +1422,9 @@ load_bool(const void *src)
  */
 static const uint8_t mb_read_codes[] = { 1, 2, 3, 4, 7, 11, 12, 17, 20, 24,
 	43 };
+/* read-write adds the writes to the four tables and to files (6.5, 6.6,
+ * 6.11, 6.12, 6.15-6.17). */
+static const uint8_t mb_write_codes[] = { 5, 6, 15, 16, 21, 22, 23 };
 
 /* Fill a route's functions: mode, and the codes it allows (list: list). */
 static void
@@ -1393,11 +1439,16 @@ funcs_set(void *at, enum policy_modbus_functions_mode mode,
 	if (mode == POLICY_MODBUS_FUNC_ALL)
 		for (i = 1; i < 128; i++)
 			r.functions.codes[i / 8] |= (uint8_t)(1u << (i % 8));
-	else if (mode == POLICY_MODBUS_FUNC_READ_ONLY)
+	else if (mode == POLICY_MODBUS_FUNC_READ_ONLY ||
+	    mode == POLICY_MODBUS_FUNC_READ_WRITE) {
 		for (i = 0; i < sizeof(mb_read_codes); i++)
 			r.functions.codes[mb_read_codes[i] / 8] |=
 			    (uint8_t)(1u << (mb_read_codes[i] % 8));
-	else
+		for (i = 0; mode == POLICY_MODBUS_FUNC_READ_WRITE &&
+		    i < sizeof(mb_write_codes); i++)
+			r.functions.codes[mb_write_codes[i] / 8] |=
+			    (uint8_t)(1u << (mb_write_codes[i] % 8));
+	} else
 		memcpy(r.functions.codes, list, sizeof(r.functions.codes));
 	memcpy(at, &r.functions, sizeof(r.functions));
 }
@@ -1437,7 +1488,9 @@ set_defaults(struct policy *p, char *base, const struct field *fields)
 		case FT_LPORT:
 		case FT_UNITS:
 		case FT_UNITMAP:
-			memset(at, 0, f->size);
+		case FT_NETS:
+		case FT_RANGES:
+			memset(at, 0, f->size);   /* NETS, RANGES: any */
 			break;
 		case FT_FUNCS:
 			funcs_set(at, POLICY_MODBUS_FUNC_ALL, NULL);
@@ -2714,9 +2767,13 @@ check_funcs(struct vctx *vc, const struct pnode *n, char *at)
 		funcs_set(at, POLICY_MODBUS_FUNC_READ_ONLY, NULL);
 		return 0;
 	}
+	if (n->kind == PNODE_SCALAR && !n->quoted && scalar_is(n, "read-write")) {
+		funcs_set(at, POLICY_MODBUS_FUNC_READ_WRITE, NULL);
+		return 0;
+	}
 	if (n->kind != PNODE_SEQ || n->n == 0) {
-		verr(vc, n, "%s is not a function list (expected all, read-only "
-		    "or a list of function codes 1..127, e.g. [3, 16])",
+		verr(vc, n, "%s is not a function list (expected all, read-only, "
+		    "read-write or a list of function codes 1..127, e.g. [3, 16])",
 		    n->kind == PNODE_SEQ ? "an empty list" :
 		    describe(d, sizeof(d), n));
 		return -1;
@@ -2735,6 +2792,119 @@ check_funcs(struct vctx *vc, const struct pnode *n, char *at)
 		pop_path(vc, old);
 	}
 	funcs_set(at, POLICY_MODBUS_FUNC_LIST, codes);
+	return 0;
+}
+
+/* A firewall rule's from: any, or a list of networks (n_from + from[]). */
+static int
+check_nets(struct vctx *vc, const struct pnode *n, char *at)
+{
+	struct policy_modbus_rule r;
+	struct acl_tmp t;
+	char d[QBUF];
+	size_t i, old, span = offsetof(struct policy_modbus_rule, from) +
+	    sizeof(r.from) - offsetof(struct policy_modbus_rule, n_from);
+
+	memset(&r, 0, sizeof(r));
+	if (n->kind == PNODE_SCALAR && !n->quoted && scalar_is(n, "any")) {
+		memcpy(at, (char *)&r + offsetof(struct policy_modbus_rule,
+		    n_from), span);
+		return 0;
+	}
+	if (n->kind != PNODE_SEQ || n->n == 0) {
+		verr(vc, n, "%s is not a list of networks (expected any, or "
+		    "e.g. [192.168.10.0/24, \"2001:db8::/32\"])",
+		    n->kind == PNODE_SEQ ? "an empty list" :
+		    describe(d, sizeof(d), n));
+		return -1;
+	}
+	if (n->n > POLICY_MODBUS_MAX_FROM) {
+		old = push_index(vc, POLICY_MODBUS_MAX_FROM);
+		verr(vc, n->kids[POLICY_MODBUS_MAX_FROM], "more than %u "
+		    "networks (expected at most %u; a list of many addresses "
+		    "belongs in accessible_ip)", POLICY_MODBUS_MAX_FROM,
+		    POLICY_MODBUS_MAX_FROM);
+		pop_path(vc, old);
+		return -1;
+	}
+	for (i = 0; i < n->n; i++) {
+		memset(&t, 0, sizeof(t));
+		old = push_index(vc, i);
+		if (parse_address(vc, n->kids[i], NULL, &t, false) == -1)
+			return -1;
+		pop_path(vc, old);
+		r.from[i].family = t.e.family;
+		memcpy(r.from[i].addr, t.e.addr, sizeof(r.from[i].addr));
+		r.from[i].prefix = t.e.prefix;
+	}
+	r.n_from = (uint8_t)n->n;
+	memcpy(at, (char *)&r + offsetof(struct policy_modbus_rule, n_from),
+	    span);
+	return 0;
+}
+
+static int
+range_cmp(const void *a, const void *b)
+{
+	const uint16_t *x = a, *y = b;
+
+	return (int)x[0] - (int)y[0];
+}
+
+/* any, or addresses and ranges 0..65535: 5, 0-99, [0-99, 200]. */
+static int
+check_ranges(struct vctx *vc, const struct pnode *n, char *at)
+{
+	struct policy_mbfw_ranges rg;
+	const struct pnode *const *items = &n;
+	char d[QBUF];
+	size_t count = 1, i, old = 0;
+	unsigned lo, hi;
+
+	memset(&rg, 0, sizeof(rg));
+	if (n->kind == PNODE_SCALAR && !n->quoted && scalar_is(n, "any")) {
+		memcpy(at, &rg, sizeof(rg));
+		return 0;
+	}
+	if (n->kind == PNODE_SEQ) {
+		items = (const struct pnode *const *)n->kids;
+		count = n->n;
+	}
+	if (count == 0 || count > POLICY_MODBUS_MAX_RANGES) {
+		verr(vc, n, "%s (expected any, an address, a range such as "
+		    "0-99, or a list of at most %u of these)", count == 0 ?
+		    "an empty list" : "too many ranges",
+		    POLICY_MODBUS_MAX_RANGES);
+		return -1;
+	}
+	for (i = 0; i < count; i++) {
+		const struct pnode *v = items[i];
+
+		if (n->kind == PNODE_SEQ)
+			old = push_index(vc, i);
+		/* parse_units reads "a" or "a-b" of up to 7 characters. */
+		if (v->kind != PNODE_SCALAR || v->len > 11 ||
+		    parse_units(v, &lo, &hi) == -1 || hi > 65535 || lo > hi) {
+			verr(vc, v, "%s is not an address or range (expected "
+			    "0..65535 or a range a-b with a <= b, e.g. 0-99)",
+			    describe(d, sizeof(d), v));
+			return -1;
+		}
+		rg.r[i].first = (uint16_t)lo;
+		rg.r[i].last = (uint16_t)hi;
+		if (n->kind == PNODE_SEQ)
+			pop_path(vc, old);
+	}
+	rg.n = (uint8_t)count;
+	qsort(rg.r, rg.n, sizeof(rg.r[0]), range_cmp);
+	for (i = 1; i < rg.n; i++)
+		if (rg.r[i].first <= rg.r[i - 1].last) {
+			verr(vc, n, "ranges %u-%u and %u-%u overlap (expected "
+			    "each address once)", rg.r[i - 1].first,
+			    rg.r[i - 1].last, rg.r[i].first, rg.r[i].last);
+			return -1;
+		}
+	memcpy(at, &rg, sizeof(rg));
 	return 0;
 }
 
@@ -2830,10 +3000,37 @@ mb_route_post(struct vctx *vc, const struct pnode *item,
 	return 0;
 }
 
+/* A firewall rule: named, an action; units default to all of them. */
+static int
+mb_rule_post(struct vctx *vc, const struct pnode *item, char *at)
+{
+	struct policy_modbus_rule fr;
+	const struct pnode *v;
+	size_t old;
+
+	if (require_key(vc, item, "name", "scada-reads") == -1 ||
+	    require_key(vc, item, "action", "allow") == -1)
+		return -1;
+	memcpy(&fr, at, sizeof(fr));
+	if (map_get(item, "units", NULL) == NULL)
+		memset(fr.units, 0xff, sizeof(fr.units));
+	if (fr.value_min > fr.value_max) {
+		v = map_get(item, "value_min", NULL);
+		old = push_key(vc, "value_min", 9);
+		verr(vc, v != NULL ? v : item, "%u is above value_max %u "
+		    "(expected value_min <= value_max)", fr.value_min,
+		    fr.value_max);
+		pop_path(vc, old);
+		return -1;
+	}
+	memcpy(at, &fr, sizeof(fr));
+	return 0;
+}
+
 /* After the schema: keys that must be there, keys that must agree. */
 static int
 mb_item_post(struct vctx *vc, const struct pnode *item, int list,
-    const char *at)
+    char *at)
 {
 	struct policy_modbus_serial s;
 	struct policy_modbus_route r;
@@ -2874,6 +3071,8 @@ mb_item_post(struct vctx *vc, const struct pnode *item, int list,
 			return -1;
 		memcpy(&r, at, sizeof(r));
 		return mb_route_post(vc, item, &r);
+	case MB_RULES:
+		return mb_rule_post(vc, item, at);
 	}
 	return -1;
 }
@@ -2994,6 +3193,10 @@ check_value(struct vctx *vc, const struct pnode *n, const struct field *f)
 		return check_unitmap(vc, n, at);
 	case FT_FUNCS:
 		return check_funcs(vc, n, at);
+	case FT_NETS:
+		return check_nets(vc, n, at);
+	case FT_RANGES:
+		return check_ranges(vc, n, at);
 	case FT_LIST:
 		return check_list(vc, n, f);
 	}
@@ -3105,7 +3308,7 @@ where_text(char *buf, size_t size, const struct pnode *a,
 }
 
 static const char *const mb_list_keys[MB_NLISTS] = {
-	"serial_channels", "tcp_channels", "routes",
+	"serial_channels", "tcp_channels", "routes", "firewall.rules",
 };
 
 /* Channel names are unique across serial and TCP channels together. */
@@ -3315,6 +3518,33 @@ mb_route_cmp(const void *a, const void *b)
  * sorted, two files that differ only in order are equal), then each
  * route's channel resolved to its index.
  */
+/* Rule names are unique: events and counters name the rule. */
+static int
+mb_check_rule_names(struct vctx *vc)
+{
+	const struct policy *p = vc->p;
+	const struct pnode *x, *y;
+	char where[300];
+	size_t i, j;
+
+	for (i = 0; i < p->modbus.firewall.n_rules; i++)
+		for (j = i + 1; j < p->modbus.firewall.n_rules; j++) {
+			if (strcmp(p->modbus.firewall.rules[i].name,
+			    p->modbus.firewall.rules[j].name) != 0)
+				continue;
+			x = map_get(vc->mb_items[MB_RULES][i], "name", NULL);
+			y = map_get(vc->mb_items[MB_RULES][j], "name", NULL);
+			where_text(where, sizeof(where), y, x);
+			snprintf(vc->path, sizeof(vc->path),
+			    "modbus.firewall.rules[%zu].name", j);
+			verr(vc, y, "\"%s\" is also the name of "
+			    "modbus.firewall.rules[%zu]%s (expected unique rule "
+			    "names)", p->modbus.firewall.rules[j].name, i, where);
+			return -1;
+		}
+	return 0;
+}
+
 static int
 check_modbus(struct vctx *vc)
 {
@@ -3336,7 +3566,7 @@ check_modbus(struct vctx *vc)
 		if (mb_check_route_channel(vc, i) == -1 ||
 		    mb_check_listen_port(vc, i) == -1)
 			return -1;
-	if (mb_check_overlaps(vc) == -1)
+	if (mb_check_overlaps(vc) == -1 || mb_check_rule_names(vc) == -1)
 		return -1;
 	qsort(p->modbus.serial, p->modbus.n_serial, sizeof(p->modbus.serial[0]),
 	    mb_name_cmp);
@@ -3794,6 +4024,8 @@ emit_modbus(struct emitter *e, const struct policy *p, const char *at,
 			snprintf(v, sizeof(v), "all");
 		else if (r.functions.mode == POLICY_MODBUS_FUNC_READ_ONLY)
 			snprintf(v, sizeof(v), "read-only");
+		else if (r.functions.mode == POLICY_MODBUS_FUNC_READ_WRITE)
+			snprintf(v, sizeof(v), "read-write");
 		else {
 			/* Codes are listed one by one, never as ranges. */
 			o = 0;
@@ -3806,6 +4038,53 @@ emit_modbus(struct emitter *e, const struct policy *p, const char *at,
 		}
 		e->leaf(e, f->key, v);
 		break;
+	case FT_NETS: {
+		struct policy_modbus_rule rule;
+		char a[INET6_ADDRSTRLEN];
+
+		memcpy((char *)&rule + offsetof(struct policy_modbus_rule,
+		    n_from), at, f->size);
+		if (rule.n_from == 0)
+			snprintf(v, sizeof(v), "any");
+		else {
+			o = 0;
+			bprintf(v, sizeof(v), &o, "[");
+			for (i = 0; i < rule.n_from; i++) {
+				inet_ntop(rule.from[i].family, rule.from[i].addr,
+				    a, sizeof(a));
+				bprintf(v, sizeof(v), &o, "%s%s%s/%u",
+				    i ? ", " : "", rule.from[i].family ==
+				    AF_INET6 ? "\"" : "", a, rule.from[i].prefix);
+				if (rule.from[i].family == AF_INET6)
+					bprintf(v, sizeof(v), &o, "\"");
+			}
+			bprintf(v, sizeof(v), &o, "]");
+		}
+		e->leaf(e, f->key, v);
+		break;
+	}
+	case FT_RANGES: {
+		struct policy_mbfw_ranges rg;
+
+		memcpy(&rg, at, sizeof(rg));
+		if (rg.n == 0)
+			snprintf(v, sizeof(v), "any");
+		else {
+			o = 0;
+			bprintf(v, sizeof(v), &o, "[");
+			for (i = 0; i < rg.n; i++)
+				if (rg.r[i].first == rg.r[i].last)
+					bprintf(v, sizeof(v), &o, "%s%u",
+					    i ? ", " : "", rg.r[i].first);
+				else
+					bprintf(v, sizeof(v), &o, "%s%u-%u",
+					    i ? ", " : "", rg.r[i].first,
+					    rg.r[i].last);
+			bprintf(v, sizeof(v), &o, "]");
+		}
+		e->leaf(e, f->key, v);
+		break;
+	}
 	case FT_LIST:
 		memcpy(&n, at - f->off + f->noff, sizeof(n));
 		e->begin(e, f->key, EM_SEQ, n);
@@ -3860,6 +4139,8 @@ emit_fields(struct emitter *e, const struct policy *p, const char *base,
 		case FT_UNITS:
 		case FT_UNITMAP:
 		case FT_FUNCS:
+		case FT_NETS:
+		case FT_RANGES:
 		case FT_LIST:
 			emit_modbus(e, p, at, f);
 			break;
@@ -4296,6 +4577,8 @@ fields_equal(const struct policy *a, const struct policy *b, const char *abase,
 		case FT_UNITS:
 		case FT_UNITMAP:
 		case FT_FUNCS:
+		case FT_NETS:
+		case FT_RANGES:
 			/* Unset bytes are zero: whole members compare. */
 			if (memcmp(x, y, f->size) != 0)
 				return false;

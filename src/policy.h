@@ -30,6 +30,9 @@
 #define POLICY_MODBUS_MAX_TCP    64        /* modbus.tcp_channels */
 #define POLICY_MODBUS_MAX_ROUTES 256       /* modbus.routes */
 #define POLICY_MODBUS_NAME_MAX   31        /* channel names, bytes */
+#define POLICY_MODBUS_MAX_RULES  256       /* modbus.firewall.rules */
+#define POLICY_MODBUS_MAX_FROM   16        /* a rule's from: networks */
+#define POLICY_MODBUS_MAX_RANGES 16        /* a rule's address ranges per table */
 
 struct policy_error {
 	char msg[1024];   /* "file:line:col: key.path: what is wrong (expected ...)" */
@@ -89,10 +92,58 @@ enum policy_modbus_rs485 {
 };
 enum policy_modbus_functions_mode {
 	POLICY_MODBUS_FUNC_ALL, POLICY_MODBUS_FUNC_READ_ONLY,
-	POLICY_MODBUS_FUNC_LIST
+	POLICY_MODBUS_FUNC_LIST,
+	POLICY_MODBUS_FUNC_READ_WRITE  /* read-only + 5 6 15 16 21 22 23 */
 };
 enum policy_modbus_channel_kind {
 	POLICY_MODBUS_CHANNEL_SERIAL, POLICY_MODBUS_CHANNEL_TCP
+};
+
+/*
+ * modbus.firewall: rules on source x listening port x unit x function x
+ * address range x written value, first match wins (policy/README.md,
+ * "modbus.firewall").  Each table-and-direction a request can touch has
+ * its own ranges; a request matches a rule's ranges when every access it
+ * makes lies inside the ranges of that table and direction.
+ */
+enum policy_mbfw_action { POLICY_MBFW_ALLOW, POLICY_MBFW_DENY };
+enum policy_mbfw_exception {
+	POLICY_MBFW_EXC_ILLEGAL_FUNCTION,   /* 0x01 */
+	POLICY_MBFW_EXC_ILLEGAL_ADDRESS,    /* 0x02 */
+};
+enum policy_mbfw_access {
+	POLICY_MBFW_COILS_READ = 0,         /* FC1 */
+	POLICY_MBFW_COILS_WRITE,            /* FC5, FC15 */
+	POLICY_MBFW_DISCRETE_INPUTS_READ,   /* FC2 */
+	POLICY_MBFW_INPUT_REGISTERS_READ,   /* FC4 */
+	POLICY_MBFW_HOLDING_REGISTERS_READ, /* FC3, FC23 read, FC24 */
+	POLICY_MBFW_HOLDING_REGISTERS_WRITE,/* FC6, FC16, FC22, FC23 write */
+	POLICY_MBFW_N_ACCESS
+};
+struct policy_mbfw_ranges {
+	uint8_t n;                     /* 0 = any address */
+	struct { uint16_t first, last; } r[POLICY_MODBUS_MAX_RANGES];
+};
+struct policy_mbfw_net {
+	int family;                    /* AF_INET or AF_INET6 */
+	uint8_t addr[16];              /* network order, host bits zero */
+	uint8_t prefix;
+};
+struct policy_modbus_rule {
+	char name[POLICY_MODBUS_NAME_MAX + 1];
+	enum policy_mbfw_action action;
+	uint8_t n_from;                /* 0 = any source */
+	struct policy_mbfw_net from[POLICY_MODBUS_MAX_FROM];
+	uint16_t listen_port;          /* 0 = any */
+	uint8_t units[32];             /* POLICY_MODBUS_UNIT_SET; default all */
+	struct {
+		enum policy_modbus_functions_mode mode;
+		uint8_t codes[16];     /* always filled, as for routes */
+	} functions;
+	struct policy_mbfw_ranges ranges[POLICY_MBFW_N_ACCESS];
+	/* Written register values (FC6, FC16, FC22's result is unknown:
+	 * its masks are not values, FC23 write) must lie in value_min..max. */
+	uint16_t value_min, value_max;
 };
 
 /* Bit u of a 256-bit unit set: set[u / 8] & (1u << (u % 8)). */
@@ -228,6 +279,12 @@ struct policy {
 		struct policy_modbus_tcp tcp[POLICY_MODBUS_MAX_TCP];
 		size_t n_routes;
 		struct policy_modbus_route routes[POLICY_MODBUS_MAX_ROUTES];
+		struct {
+			enum policy_mbfw_action default_action;
+			enum policy_mbfw_exception deny_exception;
+			size_t n_rules;        /* in file order: first match wins */
+			struct policy_modbus_rule rules[POLICY_MODBUS_MAX_RULES];
+		} firewall;
 	} modbus;
 
 	/* Non-fatal findings (e.g. syslog enabled without a server). */

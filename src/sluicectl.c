@@ -53,6 +53,8 @@ usage(int status)
 	    "  firewall ban ADDRESS [SECONDS] [REASON] | unban ADDRESS | bans [--json]\n"
 	    "  modbus stats [--json]\n"
 	    "  modbus capture [--channel C] [--count N] [--pcap FILE | --json]\n"
+	    "  modbus rules test [--from IP] [--port P] --unit U --fc F [--addr A]\n"
+	    "                    [--count N] [--value V] [--json]\n"
 	    "  reload\n");
 	exit(status);
 }
@@ -511,6 +513,129 @@ cmd_modbus_capture(int argc, char **argv)
 			fprintf(stderr, "%lld frames written to %s\n", seen, pcap);
 	}
 	return rc;
+}
+
+/* A request PDU for function fc at addr: what `rules test` asks about. */
+static size_t
+build_pdu(unsigned fc, unsigned addr, unsigned count, unsigned value,
+    uint8_t *b)
+{
+	size_t n = 0, i;
+
+	b[n++] = (uint8_t)fc;
+#define PUT16(v) do { b[n++] = (uint8_t)((v) >> 8); b[n++] = (uint8_t)(v); } while (0)
+	switch (fc) {
+	case 1: case 2: case 3: case 4:
+		PUT16(addr); PUT16(count);
+		break;
+	case 5:
+		PUT16(addr); PUT16(value ? 0xFF00u : 0u);
+		break;
+	case 6:
+		PUT16(addr); PUT16(value);
+		break;
+	case 15:
+		PUT16(addr); PUT16(count);
+		b[n++] = (uint8_t)((count + 7) / 8);
+		for (i = 0; i < (count + 7) / 8; i++)
+			b[n++] = 0;
+		break;
+	case 16:
+		PUT16(addr); PUT16(count);
+		b[n++] = (uint8_t)(2 * count);
+		for (i = 0; i < count; i++)
+			PUT16(value);
+		break;
+	case 22:
+		PUT16(addr); PUT16(0xFFFFu); PUT16(0u);
+		break;
+	case 23:
+		PUT16(addr); PUT16(count); PUT16(addr); PUT16(count);
+		b[n++] = (uint8_t)(2 * count);
+		for (i = 0; i < count; i++)
+			PUT16(value);
+		break;
+	case 24:
+		PUT16(addr);
+		break;
+	case 8:
+		PUT16(0u); PUT16(0u);
+		break;
+	case 43:
+		b[n++] = 0x0E; b[n++] = 1; b[n++] = 0;
+		break;
+	default:
+		break;
+	}
+#undef PUT16
+	return n;
+}
+
+static long
+num_arg(const char *opt, const char *v, long lo, long hi)
+{
+	char *end;
+	long n = strtol(v, &end, 0);
+
+	if (*v == '\0' || *end != '\0' || n < lo || n > hi)
+		die(CTL_EXIT_USAGE, "%s %s: expected %ld..%ld", opt, v, lo, hi);
+	return n;
+}
+
+static int
+cmd_rules_test(int argc, char **argv)
+{
+	const char *from = "";
+	long port = 0, unit = -1, fc = -1, addr = 0, count = 1, value = 0;
+	uint8_t pdu[260];
+	char hex[600];
+	size_t n, i;
+	int json = 0, k;
+	json_t *r;
+
+	for (k = 3; k < argc; k++) {
+		const char *o = argv[k];
+
+		if (strcmp(o, "--json") == 0) {
+			json = 1;
+			continue;
+		}
+		if (k + 1 >= argc)
+			usage(CTL_EXIT_USAGE);
+		if (strcmp(o, "--from") == 0)
+			from = argv[++k];
+		else if (strcmp(o, "--port") == 0)
+			port = num_arg(o, argv[++k], 0, 65535);
+		else if (strcmp(o, "--unit") == 0)
+			unit = num_arg(o, argv[++k], 0, 255);
+		else if (strcmp(o, "--fc") == 0)
+			fc = num_arg(o, argv[++k], 1, 127);
+		else if (strcmp(o, "--addr") == 0)
+			addr = num_arg(o, argv[++k], 0, 65535);
+		else if (strcmp(o, "--count") == 0)
+			count = num_arg(o, argv[++k], 1, 123);
+		else if (strcmp(o, "--value") == 0)
+			value = num_arg(o, argv[++k], 0, 65535);
+		else
+			usage(CTL_EXIT_USAGE);
+	}
+	if (unit < 0 || fc < 0)
+		die(CTL_EXIT_USAGE, "rules test: --unit and --fc are required");
+	n = build_pdu((unsigned)fc, (unsigned)addr, (unsigned)count,
+	    (unsigned)value, pdu);
+	for (i = 0; i < n; i++)
+		snprintf(hex + 2 * i, 3, "%02x", pdu[i]);
+	r = call("modbus.rules.test", json_pack("{s:s s:I s:I s:s}", "from",
+	    from, "port", (json_int_t)port, "unit", (json_int_t)unit, "pdu",
+	    hex));
+	if (json)
+		print_json(r);
+	else {
+		fputs(str(r, "explanation"), stdout);
+		printf("=> %s (%s)\n", str(r, "action"), str(r, "name"));
+	}
+	json_decref(r);
+	return 0;
 }
 
 static int
@@ -1056,6 +1181,9 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "modbus") == 0 && argc >= 2 &&
 	    strcmp(argv[1], "capture") == 0)
 		return cmd_modbus_capture(argc, argv);
+	if (strcmp(cmd, "modbus") == 0 && argc >= 3 &&
+	    strcmp(argv[1], "rules") == 0 && strcmp(argv[2], "test") == 0)
+		return cmd_rules_test(argc, argv);
 	if (strcmp(cmd, "reload") == 0) {
 		json_t *r = call("reload", NULL);
 

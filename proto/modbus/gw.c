@@ -33,6 +33,7 @@
 #include "eventlog.h"
 #include "gw.h"
 #include "log.h"
+#include "mbfw.h"
 #include "modbus.h"
 #include "policy.h"
 #include "registry.h"
@@ -74,6 +75,7 @@ struct mb_stats {
 	uint64_t frame_errors; /* framing, wrong length, not answering the request */
 	uint64_t late;         /* bytes or answers nobody waited for */
 	uint64_t malformed;    /* refused by validation */
+	uint64_t denied;       /* refused by modbus.firewall */
 	uint64_t dropped;      /* no answer sent (silent, broadcast, master gone) */
 	uint32_t depth, depth_max;
 	uint64_t rtt_n, rtt_sum;
@@ -264,7 +266,13 @@ struct mbgw {
 	enum policy_modbus_malformed malformed;
 	size_t n_routes;
 	struct policy_modbus_route *routes;
-	struct ratelim rl_malformed, rl_refused, rl_evicted;
+	struct ratelim rl_malformed, rl_refused, rl_evicted, rl_denied;
+	/*
+	 * The snapshot modbus.firewall is read from: the engine keeps each
+	 * one alive until it has configured the gateway with the next.
+	 */
+	const struct policy *policy;
+	uint64_t *fw_hits;           /* per rule, then the default's */
 	struct mb_stats st;          /* all masters together */
 	uint64_t accepted, refused, evicted;
 	struct capture cap;
@@ -542,7 +550,7 @@ stats_json(const struct mb_stats *s)
 	json_t *o, *ex, *h;
 	unsigned i;
 
-	o = json_pack("{s:I s:I s:I s:I s:I s:I s:I s:I s:I s:i s:i}",
+	o = json_pack("{s:I s:I s:I s:I s:I s:I s:I s:I s:I s:I s:i s:i}",
 	    "requests", (json_int_t)s->requests,
 	    "responses", (json_int_t)s->responses,
 	    "timeouts", (json_int_t)s->timeouts,
@@ -551,6 +559,7 @@ stats_json(const struct mb_stats *s)
 	    "frame_errors", (json_int_t)s->frame_errors,
 	    "late", (json_int_t)s->late,
 	    "malformed", (json_int_t)s->malformed,
+	    "denied", (json_int_t)s->denied,
 	    "dropped", (json_int_t)s->dropped,
 	    "queue_depth", (int)s->depth,
 	    "queue_max", (int)s->depth_max);
@@ -908,6 +917,75 @@ report_malformed(struct mb_master *m, const uint8_t *pdu, size_t len,
 	    "pdu", hex, "suppressed", sup, NULL);
 }
 
+/* modbus.firewall: true when the request was refused (and answered). */
+static bool
+firewall_denies(struct mb_master *m, uint16_t tid, uint8_t unit,
+    const uint8_t *pdu, size_t len)
+{
+	struct mbgw *gw = m->gw;
+	const struct policy *p = gw->policy;
+	struct mbfw_request rq;
+	struct mbfw_access acc[2];
+	char rule[40], sup[16], unit_s[8], fc_s[8], addr_s[16];
+	unsigned suppressed;
+	int i;
+
+	if (p == NULL || (p->modbus.firewall.n_rules == 0 &&
+	    p->modbus.firewall.default_action == POLICY_MBFW_ALLOW))
+		return false;
+	memset(&rq, 0, sizeof(rq));
+	if (m->kind == MASTER_TCP) {
+		static const uint8_t v4mapped[12] = { [10] = 0xff, [11] = 0xff };
+
+		rq.family = m->ep_peer.family;
+		memcpy(rq.addr, m->ep_peer.addr, sizeof(rq.addr));
+		/* Rules name IPv4 networks in their IPv4 form. */
+		if (rq.family == AF_INET6 &&
+		    memcmp(rq.addr, v4mapped, sizeof(v4mapped)) == 0) {
+			rq.family = AF_INET;
+			memmove(rq.addr, rq.addr + 12, 4);
+			memset(rq.addr + 4, 0, 12);
+		}
+	}
+	rq.listen_port = m->port;
+	rq.unit = unit;
+	rq.pdu = pdu;
+	rq.len = len;
+	if (mbfw_eval(p, &rq, &i) == POLICY_MBFW_ALLOW) {
+		if (gw->fw_hits != NULL)
+			gw->fw_hits[i >= 0 ? (size_t)i :
+			    p->modbus.firewall.n_rules]++;
+		return false;
+	}
+	if (gw->fw_hits != NULL)
+		gw->fw_hits[i >= 0 ? (size_t)i : p->modbus.firewall.n_rules]++;
+	m->st.denied++;
+	gw->st.denied++;
+	if (ratelim_ok(&gw->rl_denied, &suppressed)) {
+		snprintf(rule, sizeof(rule), "%s", i >= 0 ?
+		    p->modbus.firewall.rules[i].name : "(default)");
+		snprintf(sup, sizeof(sup), "%u", suppressed);
+		snprintf(unit_s, sizeof(unit_s), "%u", unit);
+		snprintf(fc_s, sizeof(fc_s), "%u", pdu[0]);
+		if (mbfw_accesses(pdu, len, acc) > 0)
+			snprintf(addr_s, sizeof(addr_s), "%u", acc[0].first);
+		else
+			snprintf(addr_s, sizeof(addr_s), "-");
+		eventlog_emit(EVENTLOG_PROTOCOL, EVENTLOG_WARNING,
+		    EVENTLOG_MODBUS_DENIED, "master", m->peer, "unit", unit_s,
+		    "function", fc_s, "address", addr_s, "rule", rule,
+		    "suppressed", sup, NULL);
+	}
+	if (unit == MODBUS_BROADCAST_UNIT)
+		m->st.dropped++;
+	else
+		master_exception(m, tid, unit, pdu[0],
+		    p->modbus.firewall.deny_exception ==
+		    POLICY_MBFW_EXC_ILLEGAL_ADDRESS ?
+		    MODBUS_EX_ILLEGAL_DATA_ADDRESS : MODBUS_EX_ILLEGAL_FUNCTION);
+	return true;
+}
+
 /* A request from a master: validate, route, queue. */
 static void
 gw_request(struct mb_master *m, uint16_t tid, uint8_t unit,
@@ -939,6 +1017,8 @@ gw_request(struct mb_master *m, uint16_t tid, uint8_t unit,
 		master_exception(m, tid, unit, pdu[0], exc);
 		return;
 	}
+	if (firewall_denies(m, tid, unit, pdu, len))
+		return;
 	rt = route_find(gw, m->port, unit);
 	ch = rt != NULL ? chan_find(gw, rt->channel) : NULL;
 	if (ch == NULL || ch->slave_role ||
@@ -2341,6 +2421,7 @@ mbgw_configure(struct mbgw *gw, const struct policy *p,
 {
 	const struct policy_service *svc = &p->services[REGISTRY_MODBUS_TCP];
 	struct policy_modbus_route *routes = NULL;
+	uint64_t *hits;
 	struct mb_listener *l, *lnext;
 	struct mb_chan *ch, *cnext;
 	size_t i;
@@ -2348,18 +2429,25 @@ mbgw_configure(struct mbgw *gw, const struct policy *p,
 	static const int fams[2] = { AF_INET, AF_INET6 };
 
 	/* Everything that can fail first, so a failure changes nothing. */
-	if (p->modbus.n_routes > 0) {
+	hits = calloc(p->modbus.firewall.n_rules + 1, sizeof(uint64_t));
+	if (p->modbus.n_routes > 0 && hits != NULL) {
 		routes = calloc(p->modbus.n_routes, sizeof(*routes));
-		if (routes == NULL) {
-			snprintf(err->msg, sizeof(err->msg), "modbus: out of memory");
-			return -1;
-		}
-		memcpy(routes, p->modbus.routes,
-		    p->modbus.n_routes * sizeof(*routes));
+		if (routes != NULL)
+			memcpy(routes, p->modbus.routes,
+			    p->modbus.n_routes * sizeof(*routes));
+	}
+	if (hits == NULL || (p->modbus.n_routes > 0 && routes == NULL)) {
+		free(hits);
+		snprintf(err->msg, sizeof(err->msg), "modbus: out of memory");
+		return -1;
 	}
 	free(gw->routes);
 	gw->routes = routes;
 	gw->n_routes = p->modbus.n_routes;
+	/* Rule counters start again with the rules. */
+	free(gw->fw_hits);
+	gw->fw_hits = hits;
+	gw->policy = p;
 	gw->max_conns = p->modbus.listeners.max_connections;
 	gw->idle_s = p->modbus.listeners.idle_timeout_s;
 	gw->exceptions = p->modbus.listeners.exceptions;
@@ -2474,6 +2562,7 @@ mbgw_free(struct mbgw *gw)
 		event_free(gw->cap.idle);
 	free(gw->cap.ring);
 	free(gw->routes);
+	free(gw->fw_hits);
 	free(gw);
 }
 
@@ -2534,6 +2623,23 @@ mbgw_stats(const struct mbgw *gw)
 			tot.depth_max = ch->st.depth_max;
 	}
 	json_object_set_new(o, "total", stats_json(&tot));
+	if (gw->policy != NULL && gw->fw_hits != NULL) {
+		const struct policy *p = gw->policy;
+		json_t *rules = json_array();
+		size_t i;
+
+		for (i = 0; i < p->modbus.firewall.n_rules; i++)
+			json_array_append_new(rules, json_pack("{s:s s:s s:I}",
+			    "name", p->modbus.firewall.rules[i].name,
+			    "action", p->modbus.firewall.rules[i].action ==
+			    POLICY_MBFW_ALLOW ? "allow" : "deny",
+			    "hits", (json_int_t)gw->fw_hits[i]));
+		json_object_set_new(o, "firewall", json_pack("{s:s s:I s:o}",
+		    "default", p->modbus.firewall.default_action ==
+		    POLICY_MBFW_ALLOW ? "allow" : "deny",
+		    "default_hits", (json_int_t)gw->fw_hits[i],
+		    "rules", rules));
+	}
 	cs = json_array();
 	TAILQ_FOREACH(ch, &gw->chans, link) {
 		c = json_pack("{s:s s:s s:s s:s s:s}", "name", ch->name,

@@ -175,7 +175,14 @@ static const char policy_fmt[] =
     "    - {units: [0-9], channel: rtu, broadcast: true}\n"
     "    - {units: 10-19, channel: ascii, offset: -9}\n"
     "    - {units: 20-29, channel: plc, map: {20: 1}}\n"
-    "    - {units: 30, channel: rtu, listen_port: 1503, functions: read-only}\n";
+    "    - {units: 30, channel: rtu, listen_port: 1503, functions: read-only}\n"
+    "  firewall:\n"
+    "    rules:\n"
+    "      - {name: no-coils, action: deny, functions: [5, 15]}\n"
+    "      - {name: bounded, action: allow, units: 20-29,"
+    " holding_registers_write: 0-99, value_max: 1000}\n"
+    "      - {name: unit3, action: deny, units: 3,"
+    " holding_registers_read: 10-19}\n";
 
 static struct policy *
 make_policy(void)

@@ -360,7 +360,7 @@ static const struct bad_case bad_cases[] = {
 	  "certificate-imported, configuration-imported, "
 	  "configuration-exported, configuration-changed, "
 	  "configuration-rejected, event-log-cleared, protocol, "
-	  "malformed-request, connection-evicted))" },
+	  "malformed-request, connection-evicted, request-denied))" },
 	{ "logging:\n  events:\n    system: [local, disk]\n",
 	  "t.yaml:3:21: logging.events.system[1]: \"disk\" is not a sink "
 	  "(expected local or syslog)" },
@@ -1251,7 +1251,8 @@ test_diff(void **state)
 	    "login_message: \"hi\" -> \"\"\n"
 	    "logging.events.protocol: [local, syslog] -> [local]\n"
 	    "logging.events.malformed-request: [local, syslog] -> [local]\n"
-	    "logging.events.connection-evicted: [local, syslog] -> [local]\n";
+	    "logging.events.connection-evicted: [local, syslog] -> [local]\n"
+	    "logging.events.request-denied: [local, syslog] -> [local]\n";
 	struct policy_error err;
 	struct policy *a, *b;
 	struct text t;
@@ -1260,11 +1261,11 @@ test_diff(void **state)
 	assert_non_null(a = load_str(a_yaml, &err));
 	assert_non_null(b = load_str(b_yaml, &err));
 	memset(&t, 0, sizeof(t));
-	assert_int_equal(policy_diff(a, b, diff_line, &t), 14);
+	assert_int_equal(policy_diff(a, b, diff_line, &t), 15);
 	assert_string_equal(t.buf, want);
 	assert_false(policy_equal(a, b));
 	assert_int_equal(policy_diff(a, a, diff_line, &t), 0);
-	assert_int_equal(policy_diff(b, a, NULL, NULL), 14);
+	assert_int_equal(policy_diff(b, a, NULL, NULL), 15);
 
 	/* flatten: schema order, entries keyed by content */
 	memset(&t, 0, sizeof(t));
@@ -1433,6 +1434,8 @@ test_modbus(void **state)
 }
 
 /* modbus refusals the bad/ files do not cover. */
+#define FW_RULE(r) "modbus:\n  firewall:\n    rules:\n      - " r "\n"
+
 static void
 test_modbus_bad(void **state)
 {
@@ -1460,8 +1463,8 @@ test_modbus_bad(void **state)
 		{ "modbus:\n  tcp_channels:\n    - {name: t, host: h}\n"
 		  "  routes:\n    - {units: 1, channel: t, functions: []}\n",
 		  "t.yaml:5:41: modbus.routes[0].functions: an empty list is not "
-		  "a function list (expected all, read-only or a list of "
-		  "function codes 1..127, e.g. [3, 16])" },
+		  "a function list (expected all, read-only, read-write or a "
+		  "list of function codes 1..127, e.g. [3, 16])" },
 		{ "modbus:\n  tcp_channels:\n    - {name: t, host: h}\n"
 		  "  routes:\n    - {units: 1, channel: t}\n"
 		  "    - {units: 1, channel: t, listen_port: 502}\n"
@@ -1494,6 +1497,34 @@ test_modbus_bad(void **state)
 		  "    - {name: a, device: /dev/a, silence_ms: 1001}\n",
 		  "t.yaml:3:45: modbus.serial_channels[0].silence_ms: 1001 is out "
 		  "of range (expected 0..1000)" },
+		/* modbus.firewall */
+		{ FW_RULE("{name: r}"), "t.yaml:4:9: modbus.firewall.rules[0]: action is missing (e"
+		  "xpected action: with e.g. allow)" },
+		{ FW_RULE("{name: r, action: allow, from: []}"), "t.yaml:4:40: modbus.firewall.rules[0].from: an empty list "
+		  "is not a list of networks (expected any, or e.g. [192.168."
+		  "10.0/24, \"2001:db8::/32\"])" },
+		{ FW_RULE("{name: r, action: allow, from: [10.0.0.1/33]}"), "t.yaml:4:41: modbus.firewall.rules[0].from[0]: \"10.0.0.1/"
+		  "33\" is not an IP address or network (expected e.g. 192.16"
+		  "8.1.0/24, 192.168.1.120 or 2001:db8::/32)" },
+		{ FW_RULE("{name: r, action: allow, "
+		  "holding_registers_read: [0-99, 50-60]}"), "t.yaml:4:58: modbus.firewall.rules[0].holding_registers_re"
+		  "ad: ranges 0-99 and 50-60 overlap (expected each address o"
+		  "nce)" },
+		{ FW_RULE("{name: r, action: allow, coils_write: 70000}"), "t.yaml:4:47: modbus.firewall.rules[0].coils_write: \"70000"
+		  "\" is not an address or range (expected 0..65535 or a rang"
+		  "e a-b with a <= b, e.g. 0-99)" },
+		{ FW_RULE("{name: r, action: allow, value_min: 10, "
+		  "value_max: 5}"), "t.yaml:4:45: modbus.firewall.rules[0].value_min: 10 is abo"
+		  "ve value_max 5 (expected value_min <= value_max)" },
+		{ "modbus:\n  firewall:\n    rules:\n"
+		  "      - {name: r, action: allow}\n"
+		  "      - {name: r, action: deny}\n", "t.yaml:5:16: modbus.firewall.rules[1].name: \"r\" is also "
+		  "the name of modbus.firewall.rules[0] at line 4 (expected u"
+		  "nique rule names)" },
+		{ FW_RULE("{name: r, action: maybe}"), "t.yaml:4:27: modbus.firewall.rules[0].action: \"maybe\" is"
+		  " not a valid value (expected allow or deny)" },
+		{ "modbus:\n  firewall:\n    default: block\n", "t.yaml:3:14: modbus.firewall.default: \"block\" is not a v"
+		  "alid value (expected allow or deny)" },
 	};
 	struct policy_error err;
 	struct policy *p;
