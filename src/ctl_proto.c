@@ -49,6 +49,7 @@ static const struct {
 	[CTL_MODBUS_STATS] = { "modbus.stats", { { NULL, 0 } } },
 	[CTL_MODBUS_CAPTURE] = { "modbus.capture", { { "channel", JSON_STRING },
 	    { "after", JSON_INTEGER }, { "max", JSON_INTEGER }, { NULL, 0 } } },
+	[CTL_TAGS] = { "tags", { { NULL, 0 } } },
 	[CTL_MODBUS_RULES_TEST] = { "modbus.rules.test", { { "from", JSON_STRING },
 	    { "port", JSON_INTEGER }, { "unit", JSON_INTEGER },
 	    { "pdu", JSON_STRING }, { NULL, 0 } } },

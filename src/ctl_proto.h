@@ -15,7 +15,7 @@
 
 #include <jansson.h>
 
-#define CTL_MAX_REQUEST  (4u << 20)    /* bytes of one request payload */
+#define CTL_MAX_REQUEST  (20u << 20)   /* bytes of one request: an 8 MiB policy, JSON-escaped */
 #define CTL_MAX_REPLY    (64u << 20)   /* bytes of one reply payload */
 
 enum ctl_cmd {
@@ -38,6 +38,7 @@ enum ctl_cmd {
 	CTL_MODBUS_STATS,
 	CTL_MODBUS_CAPTURE,
 	CTL_MODBUS_RULES_TEST,
+	CTL_TAGS,
 	CTL_DEBUG_MONITOR_HASH,  /* only with SLUICE_TEST_HOOKS=1 */
 	CTL_DEBUG_MONITOR_KEYGEN,/* likewise */
 	CTL_CMD_COUNT

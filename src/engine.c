@@ -1643,6 +1643,9 @@ ctl_handler(struct ctl_conn *conn, const struct ctl_request *req, void *arg)
 	case CTL_MODBUS_STATS:
 		ctl_conn_reply(conn, ctl_reply_ok(mbgw_stats(e->mbgw)));
 		return;
+	case CTL_TAGS:
+		ctl_conn_reply(conn, ctl_reply_ok(mbgw_tags(e->mbgw)));
+		return;
 	case CTL_MODBUS_RULES_TEST:
 		ctl_conn_reply(conn, cmd_rules_test(e, req->args));
 		return;

@@ -31,7 +31,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <float.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,15 +43,17 @@
 
 #include "log.h"
 #include "policy.h"
+#include "tags.h"
 
 /*
  * Caps beyond the header's.  A 1 MiB file can hold ~500k one-byte
  * sequence items; the node cap keeps the tree's memory bounded (~32 MiB
  * worst case), and the key cap keeps merging and duplicate checks cheap.
  * Both sit far above what the schema can use (16384 ACL entries need
- * ~150k nodes; the widest mapping has 28 keys).
+ * ~150k nodes, 10000 tags and 10000 map entries in flow form ~160k; the
+ * widest mapping has 28 keys).
  */
-#define MAX_NODES	(1u << 18)
+#define MAX_NODES	(1u << 21)
 #define MAX_MAP_KEYS	256
 #define QUOTE_MAX	64	/* bytes of a user's value quoted in a message */
 #define QBUF		(QUOTE_MAX * 4 + 16)	/* room for quote() */
@@ -1035,7 +1039,15 @@ enum ftype {
 	FT_NETS,	/* any, or networks: a rule's n_from and from[] */
 	FT_RANGES,	/* any, or address ranges: struct policy_mbfw_ranges */
 	FT_LIST,	/* sequence of kids-mappings: off/size/max/noff */
+	FT_OPTID,	/* "" or an FT_ID: a reference that may be absent */
+	FT_REAL,	/* double: a finite decimal number; min: REAL_* flags */
+	FT_NAMED,	/* a name tags.h translates: name_of/from_name */
+	FT_STATUS,	/* modbus.agent.status: none or {table, address} */
 };
+
+/* FT_REAL's constraints, in .min. */
+#define REAL_NONNEG	0x1u	/* >= 0 */
+#define REAL_NONZERO	0x2u	/* != 0 */
 
 struct field {
 	const char *key;
@@ -1051,6 +1063,10 @@ struct field {
 	int32_t imin, imax;		/* FT_INT */
 	size_t noff;			/* FT_LIST: offsetof the count */
 	int list;			/* FT_LIST: enum mb_list */
+	double ddef;			/* FT_REAL: default */
+	/* FT_NAMED: value -> name ("?" past the last), name -> value. */
+	const char *(*name_of)(unsigned);
+	int (*from_name)(const char *, unsigned *);
 };
 
 /*
@@ -1071,6 +1087,11 @@ struct field {
 	.def = (d) }
 #define FS_TYPE(T, k, t, m) { .key = (k), .type = (t), \
 	.off = offsetof(T, m), .size = TSIZE(T, m) }
+#define FS_REAL(T, k, m, fl, d) { .key = (k), .type = FT_REAL, \
+	.off = offsetof(T, m), .size = TSIZE(T, m), .min = (fl), .ddef = (d) }
+#define FS_NAMED(T, k, m, nf, ff, d) { .key = (k), .type = FT_NAMED, \
+	.off = offsetof(T, m), .size = TSIZE(T, m), .name_of = (nf), \
+	.from_name = (ff), .def = (d) }
 #define F_BOOL(k, m, d)		FS_BOOL(struct policy, k, m, d)
 #define F_UINT(k, m, lo, hi, d)	FS_UINT(struct policy, k, m, lo, hi, d)
 #define F_STR(k, t, m, d)	FS_STR(struct policy, k, t, m, d)
@@ -1100,7 +1121,7 @@ static const char *const facility_names[24] = {
 /* Sections a later version will define (DESIGN.md's subsystems). */
 static const char *const reserved_sections[] = {
 	"console", "accounts", "certificates", "tls",
-	"snmp", "mail", "tags", "dnp3", "iec104", "ethernet_ip", "bacnet",
+	"snmp", "mail", "dnp3", "iec104", "ethernet_ip", "bacnet",
 	"update", NULL,
 };
 
@@ -1216,7 +1237,11 @@ static const struct field logging_fields[] = {
 };
 
 /* modbus: the gateway.  Defaults forward nothing: no channel, no route. */
-enum mb_list { MB_SERIAL, MB_TCP, MB_ROUTES, MB_RULES, MB_NLISTS };
+enum mb_list {
+	MB_SERIAL, MB_TCP, MB_ROUTES, MB_RULES,
+	MB_TAGS, MB_COMMANDS, MB_MAP,		/* tags, agent mode */
+	MB_NLISTS
+};
 
 static const char *const mb_mode_names[] = { "transparent", "agent", NULL };
 static const char *const mb_exc_names[] = { "respond", "silent", NULL };
@@ -1339,6 +1364,121 @@ static const struct field mb_firewall_fields[] = {
 	F_END
 };
 
+/*
+ * Agent mode (MGate *Agent mode*): commands poll devices into tags, and
+ * the agent's own Modbus server answers from them through its map.
+ * The names of types and swaps are tags.h's, so the two cannot drift.
+ */
+static const char *
+tag_type_name_of(unsigned v)
+{
+	return tag_type_name((enum tag_type)v);
+}
+
+static int
+tag_type_of_name(const char *name, unsigned *v)
+{
+	enum tag_type t;
+
+	if (tag_type_from_name(name, &t) == -1)
+		return -1;
+	*v = (unsigned)t;
+	return 0;
+}
+
+static const char *
+tag_swap_name_of(unsigned v)
+{
+	return tag_swap_name((enum tag_swap)v);
+}
+
+static int
+tag_swap_of_name(const char *name, unsigned *v)
+{
+	enum tag_swap w;
+
+	if (tag_swap_from_name(name, &w) == -1)
+		return -1;
+	*v = (unsigned)w;
+	return 0;
+}
+
+#define TG_T	struct policy_tag
+static const struct field tag_fields[] = {
+	FS_STR(TG_T, "name", FT_NAME, name, ""),
+	FS_NAMED(TG_T, "type", type, tag_type_name_of, tag_type_of_name,
+	    TAG_UINT16),
+	FS_UINT(TG_T, "length", length, 0, TAG_STRING_MAX, 0),
+	FS_REAL(TG_T, "scale", scale, REAL_NONZERO, 1),
+	FS_REAL(TG_T, "offset", offset, 0, 0),
+	FS_REAL(TG_T, "deadband", deadband, REAL_NONNEG, 0),
+	FS_STR(TG_T, "unit", FT_TEXT, unit, ""),
+	FS_UINT(TG_T, "stale_after", stale_after, 0, 1000, 3),
+	FS_STR(TG_T, "command", FT_OPTID, command, ""),
+	FS_UINT(TG_T, "at", at, 0, 65535, 0),
+	FS_STR(TG_T, "write_command", FT_OPTID, write_command, ""),
+	FS_UINT(TG_T, "write_at", write_at, 0, 65535, 0),
+	F_END
+};
+#undef TG_T
+
+/* Application protocol 6.1-6.6, 6.11, 6.12, 6.17. */
+static const uint32_t mb_command_functions[] = { 1, 2, 3, 4, 5, 6, 15, 16,
+	23, 0 };
+static const char *const mb_trigger_names[] = { "cyclic", "on-change",
+	"disabled", NULL };
+
+#define C_T	struct policy_modbus_command
+static const struct field mb_command_fields[] = {
+	FS_STR(C_T, "name", FT_ID, name, ""),
+	FS_STR(C_T, "channel", FT_ID, channel, ""),
+	FS_UINT(C_T, "unit", unit, 1, 255, 1),
+	{ .key = "function", .type = FT_CHOICE, .off = offsetof(C_T, function),
+	  .size = TSIZE(C_T, function), .vals = mb_command_functions,
+	  .def = 3 },
+	FS_UINT(C_T, "address", address, 0, 65535, 0),
+	FS_UINT(C_T, "quantity", quantity, 1, 2000, 1),
+	FS_UINT(C_T, "write_address", write_address, 0, 65535, 0),
+	FS_UINT(C_T, "write_quantity", write_quantity, 1, 121, 1),
+	/* Writes default to on-change (mb_command_post). */
+	FS_ENUM(C_T, "trigger", trigger, mb_trigger_names,
+	    POLICY_MB_TRIGGER_CYCLIC),
+	FS_UINT(C_T, "interval_ms", interval_ms, 10, 1200000, 1000),
+	FS_UINT(C_T, "initial_delay_ms", initial_delay_ms, 0, 60000, 0),
+	FS_UINT(C_T, "retries", retries, 0, 10, 1),
+	FS_NAMED(C_T, "swap", swap, tag_swap_name_of, tag_swap_of_name,
+	    TAG_SWAP_NONE),
+	F_END
+};
+#undef C_T
+
+static const char *const mb_table_names[] = { "coils", "discrete_inputs",
+	"input_registers", "holding_registers", NULL };
+static const char *const mb_bad_quality_names[] = { "exception",
+	"last-value", NULL };
+
+#define M_T	struct policy_modbus_map_entry
+static const struct field mb_map_fields[] = {
+	FS_ENUM(M_T, "table", table, mb_table_names, POLICY_MB_COILS),
+	FS_UINT(M_T, "address", address, 0, 65535, 0),
+	FS_STR(M_T, "tag", FT_NAME, tag, ""),
+	F_END
+};
+#undef M_T
+
+static const struct field mb_agent_fields[] = {
+	F_ENUM("bad_quality", modbus.agent.bad_quality, mb_bad_quality_names,
+	    POLICY_MB_BAD_EXCEPTION),
+	F_UINT("write_timeout_ms", modbus.agent.write_timeout_ms, 100, 120000,
+	    5000),
+	{ .key = "status", .type = FT_STATUS,
+	  .off = offsetof(struct policy, modbus.agent.status),
+	  .size = MSIZE(modbus.agent.status) },
+	F_LIST("map", modbus.agent.map, modbus.agent.n_map, mb_map_fields,
+	    POLICY_MODBUS_MAX_MAP, MB_MAP),
+	F_END
+};
+
 static const struct field modbus_fields[] = {
 	F_ENUM("mode", modbus.mode, mb_mode_names, POLICY_MODBUS_TRANSPARENT),
 	F_MAP("listeners", mb_listener_fields),
@@ -1348,6 +1488,9 @@ static const struct field modbus_fields[] = {
 	    POLICY_MODBUS_MAX_TCP, MB_TCP),
 	F_LIST("routes", modbus.routes, modbus.n_routes, mb_route_fields,
 	    POLICY_MODBUS_MAX_ROUTES, MB_ROUTES),
+	F_LIST("commands", modbus.commands, modbus.n_commands,
+	    mb_command_fields, POLICY_MODBUS_MAX_COMMANDS, MB_COMMANDS),
+	F_MAP("agent", mb_agent_fields),
 	F_MAP("firewall", mb_firewall_fields),
 	F_END
 };
@@ -1363,6 +1506,7 @@ static const struct field top_fields[] = {
 	  .off = offsetof(struct policy, login_message), .max = MESSAGE_MAX,
 	  .sdef = "" },
 	F_MAP("logging", logging_fields),
+	F_LIST("tags", tags, n_tags, tag_fields, POLICY_MAX_TAGS, MB_TAGS),
 	F_MAP("modbus", modbus_fields),
 	F_END
 };
@@ -1475,6 +1619,7 @@ set_defaults(struct policy *p, char *base, const struct field *fields)
 		case FT_ENUM:
 		case FT_FACILITY:
 		case FT_CHOICE:
+		case FT_NAMED:
 			store_uint(at, f->size, f->def);
 			break;
 		case FT_NAME:
@@ -1482,7 +1627,14 @@ set_defaults(struct policy *p, char *base, const struct field *fields)
 		case FT_HOST:
 		case FT_ID:
 		case FT_PATH:
+		case FT_OPTID:
 			snprintf(at, f->size, "%s", f->sdef);
+			break;
+		case FT_REAL:
+			memcpy(at, &f->ddef, sizeof(f->ddef));
+			break;
+		case FT_STATUS:
+			memset(at, 0, f->size);		/* none */
 			break;
 		case FT_INT:
 		case FT_LPORT:
@@ -1496,7 +1648,13 @@ set_defaults(struct policy *p, char *base, const struct field *fields)
 			funcs_set(at, POLICY_MODBUS_FUNC_ALL, NULL);
 			break;
 		case FT_LIST:
-			memset(at, 0, f->size * f->max);
+			/*
+			 * Only the count: the arrays come zeroed from
+			 * policy_new()'s calloc, items are cleared as they
+			 * are filled, and nothing reads past the count
+			 * (tags and the map are megabytes: touching them
+			 * for nothing would cost every load).
+			 */
 			memset(base + f->noff, 0, sizeof(size_t));
 			break;
 		case FT_MESSAGE:
@@ -1535,8 +1693,11 @@ struct vctx {
 	struct policy_error *err;
 	const struct pnode *root;
 	char *base;		/* what field offsets point into: p or a list item */
-	/* modbus list items in file order, for checks across items */
-	const struct pnode *mb_items[MB_NLISTS][POLICY_MODBUS_MAX_ROUTES];
+	/*
+	 * List items in file order, for checks across items: one array
+	 * per list, as long as the list (tags and the map go to 10000).
+	 */
+	const struct pnode **mb_items[MB_NLISTS];
 	char path[512];
 	const struct pnode *svc_enabled[REGISTRY_COUNT];
 	const struct pnode *svc_port[REGISTRY_COUNT][REGISTRY_MAX_ENDPOINTS];
@@ -1834,18 +1995,22 @@ check_string_field(struct vctx *vc, const struct pnode *n,
 			return -1;
 		break;
 	case FT_ID:
-		if (get_string(vc, n, "a name of 1 to 31 characters from "
-		    "a-z 0-9 _ -") == -1)
+	case FT_OPTID:
+		if (get_string(vc, n, f->type == FT_OPTID ? "a name of 1 to 31 "
+		    "characters from a-z 0-9 _ -, or \"\" for none" : "a name "
+		    "of 1 to 31 characters from a-z 0-9 _ -") == -1)
 			return -1;
 		for (i = 0; i < n->len; i++)
 			if (!((n->text[i] >= 'a' && n->text[i] <= 'z') ||
 			    (n->text[i] >= '0' && n->text[i] <= '9') ||
 			    n->text[i] == '_' || n->text[i] == '-'))
 				break;
-		if (n->len == 0 || n->len >= f->size || i < n->len) {
+		if ((n->len == 0 && f->type == FT_ID) || n->len >= f->size ||
+		    i < n->len) {
 			verr(vc, n, "%s is not a valid name (expected 1 to %zu "
-			    "characters from a-z 0-9 _ -)",
-			    quote(d, sizeof(d), n->text, n->len), f->size - 1);
+			    "characters from a-z 0-9 _ -%s)",
+			    quote(d, sizeof(d), n->text, n->len), f->size - 1,
+			    f->type == FT_OPTID ? ", or \"\" for none" : "");
 			return -1;
 		}
 		break;
@@ -2908,6 +3073,174 @@ check_ranges(struct vctx *vc, const struct pnode *n, char *at)
 	return 0;
 }
 
+static bool
+is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* Bytes of s from i on that are digits. */
+static size_t
+skip_digits(const char *s, size_t len, size_t i)
+{
+	while (i < len && is_digit(s[i]))
+		i++;
+	return i;
+}
+
+/*
+ * A real number as JSON writes one (RFC 8259 section 6):
+ * -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?, unquoted.  Stricter
+ * than YAML's floats on purpose: no leading zero (YAML 1.1 read those
+ * as octal), no ".5" or "5.", no .inf or .nan, no sign but minus.  The
+ * value must be a normal double or 0: what overflows or underflows is
+ * out of range, so every accepted value prints and reads back exactly.
+ */
+static int
+get_real(struct vctx *vc, const struct pnode *n, unsigned flags, double *out)
+{
+	const char *t = n->text;
+	char d[QBUF];
+	size_t i = 0, k;
+	double v;
+
+	if (n->kind != PNODE_SCALAR || n->quoted || n->len == 0)
+		goto bad;
+	if (t[i] == '-')
+		i++;
+	if (i < n->len && t[i] == '0')
+		i++;
+	else if (i < n->len && t[i] >= '1' && t[i] <= '9')
+		i = skip_digits(t, n->len, i);
+	else
+		goto bad;
+	if (i < n->len && t[i] == '.') {
+		k = skip_digits(t, n->len, i + 1);
+		if (k == i + 1)
+			goto bad;
+		i = k;
+	}
+	if (i < n->len && (t[i] == 'e' || t[i] == 'E')) {
+		i++;
+		if (i < n->len && (t[i] == '+' || t[i] == '-'))
+			i++;
+		k = skip_digits(t, n->len, i);
+		if (k == i)
+			goto bad;
+		i = k;
+	}
+	if (i != n->len)
+		goto bad;
+	errno = 0;
+	/* The C locale's '.': nothing in sluice sets another. */
+	v = strtod(t, NULL);
+	if (errno == ERANGE || !isfinite(v) || (v != 0 && v < DBL_MIN &&
+	    v > -DBL_MIN)) {
+		verr(vc, n, "%.*s%s is out of range (expected 0 or a number "
+		    "whose magnitude is 1e-307 to 1e308)",
+		    (int)(n->len > 20 ? 20 : n->len), t, n->len > 20 ? "..." :
+		    "");
+		return -1;
+	}
+	if (v == 0)
+		v = 0;		/* -0 is 0: one value, one spelling */
+	if ((flags & REAL_NONNEG) && v < 0) {
+		verr(vc, n, "%.*s%s is out of range (expected a number >= 0)",
+		    (int)(n->len > 20 ? 20 : n->len), t, n->len > 20 ? "..." :
+		    "");
+		return -1;
+	}
+	if ((flags & REAL_NONZERO) && v == 0) {
+		verr(vc, n, "%.*s%s is not allowed (expected a number other "
+		    "than 0)", (int)(n->len > 20 ? 20 : n->len), t,
+		    n->len > 20 ? "..." : "");
+		return -1;
+	}
+	*out = v;
+	return 0;
+bad:
+	verr(vc, n, "%s is not a number (expected a decimal number, e.g. 0.1, "
+	    "-40 or 1.5e-3)", describe(d, sizeof(d), n));
+	return -1;
+}
+
+/* A value whose names another module owns (tag types, swaps). */
+static int
+check_named(struct vctx *vc, const struct pnode *n, const struct field *f,
+    char *at)
+{
+	char d[QBUF], list[160] = "";
+	size_t o = 0;
+	unsigned v, k, count;
+
+	if (n->kind == PNODE_SCALAR && memchr(n->text, '\0', n->len) == NULL &&
+	    f->from_name(n->text, &v) == 0) {
+		store_uint(at, f->size, v);
+		return 0;
+	}
+	for (count = 0; strcmp(f->name_of(count), "?") != 0; count++)
+		;
+	for (k = 0; k < count; k++)
+		bprintf(list, sizeof(list), &o, "%s%s", k == 0 ? "" :
+		    k + 1 < count ? ", " : " or ", f->name_of(k));
+	verr(vc, n, "%s is not a valid value (expected %s)",
+	    describe(d, sizeof(d), n), list);
+	return -1;
+}
+
+/* modbus.agent.status: none, or {table: T, address: A}. */
+static int
+check_status(struct vctx *vc, const struct pnode *n, char *at)
+{
+	static const struct field table = { .key = "table", .type = FT_ENUM,
+	    .size = 1, .names = mb_table_names };
+	const struct pnode *tn = NULL, *an = NULL;
+	__typeof__(vc->p->modbus.agent.status) st;
+	char d[QBUF];
+	size_t i, old;
+	uint32_t u;
+
+	memset(&st, 0, sizeof(st));
+	if (n->kind == PNODE_SCALAR && !n->quoted && scalar_is(n, "none")) {
+		memcpy(at, &st, sizeof(st));
+		return 0;
+	}
+	if (n->kind != PNODE_MAP) {
+		verr(vc, n, "%s is not a status block (expected none, or a "
+		    "mapping with keys: table, address, e.g. {table: "
+		    "discrete_inputs, address: 1000})", describe(d, sizeof(d),
+		    n));
+		return -1;
+	}
+	for (i = 0; i + 1 < n->n; i += 2) {
+		const struct pnode *k = n->kids[i], *v = n->kids[i + 1];
+
+		if (!scalar_is(k, "table") && !scalar_is(k, "address"))
+			return unknown_key(vc, k, "table, address");
+		old = push_key(vc, k->text, k->len);
+		if (scalar_is(k, "table")) {
+			if (check_enum(vc, v, &table, (char *)&st.table) == -1)
+				return -1;
+			tn = v;
+		} else {
+			if (get_uint(vc, v, 0, 65535, &u) == -1)
+				return -1;
+			st.address = (uint16_t)u;
+			an = v;
+		}
+		pop_path(vc, old);
+	}
+	if (tn == NULL || an == NULL) {
+		verr(vc, n, "%s is missing (expected %s: with e.g. %s)",
+		    tn == NULL ? "table" : "address", tn == NULL ? "table" :
+		    "address", tn == NULL ? "discrete_inputs" : "1000");
+		return -1;
+	}
+	st.enabled = true;
+	memcpy(at, &st, sizeof(st));
+	return 0;
+}
+
 static int
 require_key(struct vctx *vc, const struct pnode *item, const char *key,
     const char *example)
@@ -3027,6 +3360,214 @@ mb_rule_post(struct vctx *vc, const struct pnode *item, char *at)
 	return 0;
 }
 
+static void key_err(struct vctx *, const struct pnode *, const char *,
+    const char *, ...) FMT(4, 5);
+
+/*
+ * An error about key of list item item (whose path is vc->path), at the
+ * key's value, or at the item when the key is not written (its default
+ * is what is wrong).
+ */
+static void
+key_err(struct vctx *vc, const struct pnode *item, const char *key,
+    const char *fmt, ...)
+{
+	const struct pnode *v = map_get(item, key, NULL);
+	size_t old = push_key(vc, key, strlen(key));
+	char msg[768];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	verr(vc, v != NULL ? v : item, "%s", msg);
+	pop_path(vc, old);
+}
+
+static bool
+tag_numeric(unsigned type)
+{
+	return type != TAG_BOOL && type != TAG_STRING;
+}
+
+/*
+ * A tag: the keys that must agree with its type.  Then tags.h's own
+ * check has the last word, so whatever the policy accepts, tags_new()
+ * accepts too.
+ */
+static int
+mb_tag_post(struct vctx *vc, const struct pnode *item,
+    const struct policy_tag *t)
+{
+	static const char *const real_keys[] = { "scale", "offset",
+		"deadband" };
+	static const double real_want[] = { 1, 0, 0 };
+	const double real_val[] = { t->scale, t->offset, t->deadband };
+	const char *type = tag_type_name(t->type);
+	struct tag_def def;
+	char msg[512];
+	size_t k;
+
+	if (require_key(vc, item, "name", "boiler.temp") == -1)
+		return -1;
+	if (t->type == TAG_STRING && t->length == 0) {
+		if (map_get(item, "length", NULL) == NULL)
+			verr(vc, item, "length is missing (expected length: "
+			    "1..250 with type: string)");
+		else
+			key_err(vc, item, "length", "0 is out of range for a "
+			    "string tag (expected 1..250 bytes)");
+		return -1;
+	}
+	if (t->type != TAG_STRING && t->length != 0) {
+		key_err(vc, item, "length", "%u is not allowed with type: %s "
+		    "(expected 0 or no length:; a length is for string tags)",
+		    t->length, type);
+		return -1;
+	}
+	for (k = 0; !tag_numeric(t->type) && k < 3; k++)
+		if (real_val[k] != real_want[k]) {
+			key_err(vc, item, real_keys[k], "not allowed with "
+			    "type: %s (expected %g or no %s:; %s is for "
+			    "numeric types)", type, real_want[k], real_keys[k],
+			    real_keys[k]);
+			return -1;
+		}
+	if (t->command[0] == '\0' && t->at != 0) {
+		key_err(vc, item, "at", "%u without a command (expected 0 or "
+		    "no at:, or command: naming the command that reads the "
+		    "tag)", t->at);
+		return -1;
+	}
+	if (t->write_command[0] == '\0' && t->write_at != 0) {
+		key_err(vc, item, "write_at", "%u without a write_command "
+		    "(expected 0 or no write_at:, or write_command: naming the "
+		    "command that writes the tag)", t->write_at);
+		return -1;
+	}
+	tag_def_init(&def);
+	def.name = t->name;
+	def.type = (enum tag_type)t->type;
+	def.length = t->length;
+	def.scale = t->scale;
+	def.offset = t->offset;
+	def.unit = t->unit;
+	def.writable = t->write_command[0] != '\0';
+	def.stale_after = t->stale_after;
+	def.deadband = t->deadband;
+	if (tag_def_check(&def, msg, sizeof(msg)) == -1) {
+		verr(vc, item, "%s (expected a definition the tag table "
+		    "accepts)", msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* Function codes by what they carry (application protocol 6.1-6.17). */
+static bool
+mb_fc_bits(unsigned fc)
+{
+	return fc == 1 || fc == 2 || fc == 5 || fc == 15;
+}
+
+static bool
+mb_fc_reads(unsigned fc)
+{
+	return (fc >= 1 && fc <= 4) || fc == 23;
+}
+
+static bool
+mb_fc_writes(unsigned fc)
+{
+	return fc == 5 || fc == 6 || fc == 15 || fc == 16 || fc == 23;
+}
+
+/* The most bits or registers one request of fc carries (its read part). */
+static unsigned
+mb_fc_max(unsigned fc)
+{
+	switch (fc) {
+	case 1:
+	case 2:
+		return 2000;	/* 6.1, 6.2 */
+	case 3:
+	case 4:
+	case 23:
+		return 125;	/* 6.3, 6.4, 6.17 */
+	case 15:
+		return 1968;	/* 6.11 */
+	case 16:
+		return 123;	/* 6.12 */
+	default:
+		return 1;	/* 5, 6: one coil, one register */
+	}
+}
+
+/* A poll command: quantities by function, FC 23's write part, trigger. */
+static int
+mb_command_post(struct vctx *vc, const struct pnode *item, char *at)
+{
+	struct policy_modbus_command c;
+	unsigned max;
+
+	if (require_key(vc, item, "name", "boiler") == -1 ||
+	    require_key(vc, item, "channel", "line1") == -1 ||
+	    require_key(vc, item, "unit", "1") == -1 ||
+	    require_key(vc, item, "function", "3") == -1)
+		return -1;
+	memcpy(&c, at, sizeof(c));
+	max = mb_fc_max(c.function);
+	if (c.quantity > max && max == 1) {
+		key_err(vc, item, "quantity", "%u is not allowed with function "
+		    "%u (expected 1: it writes one %s)", c.quantity,
+		    c.function, c.function == 5 ? "coil" : "register");
+		return -1;
+	}
+	if (c.quantity > max) {
+		key_err(vc, item, "quantity", "%u is out of range for function "
+		    "%u (expected 1..%u)", c.quantity, c.function, max);
+		return -1;
+	}
+	if ((uint32_t)c.address + c.quantity > 65536) {
+		key_err(vc, item, "quantity", "address %u + quantity %u runs "
+		    "past address 65535 (expected address + quantity <= "
+		    "65536)", c.address, c.quantity);
+		return -1;
+	}
+	if (c.function == 23 &&
+	    (uint32_t)c.write_address + c.write_quantity > 65536) {
+		key_err(vc, item, "write_quantity", "write_address %u + "
+		    "write_quantity %u runs past address 65535 (expected "
+		    "write_address + write_quantity <= 65536)",
+		    c.write_address, c.write_quantity);
+		return -1;
+	}
+	if (c.function != 23 && c.write_address != 0) {
+		key_err(vc, item, "write_address", "%u is not allowed with "
+		    "function %u (expected 0 or no write_address:; it is for "
+		    "function 23 only)", c.write_address, c.function);
+		return -1;
+	}
+	if (c.function != 23 && c.write_quantity != 1) {
+		key_err(vc, item, "write_quantity", "%u is not allowed with "
+		    "function %u (expected 1 or no write_quantity:; it is for "
+		    "function 23 only)", c.write_quantity, c.function);
+		return -1;
+	}
+	/* MGate: a write command runs when a client changes its data. */
+	if (map_get(item, "trigger", NULL) == NULL && !mb_fc_reads(c.function))
+		c.trigger = POLICY_MB_TRIGGER_ON_CHANGE;
+	if (mb_fc_reads(c.function) &&
+	    c.trigger == POLICY_MB_TRIGGER_ON_CHANGE) {
+		key_err(vc, item, "trigger", "on-change is for write commands "
+		    "(function %u reads; expected cyclic or disabled)",
+		    c.function);
+		return -1;
+	}
+	memcpy(at, &c, sizeof(c));
+	return 0;
+}
+
 /* After the schema: keys that must be there, keys that must agree. */
 static int
 mb_item_post(struct vctx *vc, const struct pnode *item, int list,
@@ -3073,9 +3614,27 @@ mb_item_post(struct vctx *vc, const struct pnode *item, int list,
 		return mb_route_post(vc, item, &r);
 	case MB_RULES:
 		return mb_rule_post(vc, item, at);
+	case MB_TAGS:
+		return mb_tag_post(vc, item, (const struct policy_tag *)
+		    (const void *)at);
+	case MB_COMMANDS:
+		return mb_command_post(vc, item, at);
+	case MB_MAP:
+		if (require_key(vc, item, "table", "holding_registers") == -1 ||
+		    require_key(vc, item, "address", "0") == -1 ||
+		    require_key(vc, item, "tag", "boiler.temp") == -1)
+			return -1;
+		return 0;
 	}
 	return -1;
 }
+
+static const char *const list_examples[MB_NLISTS] = {
+	[MB_SERIAL] = "name: line1", [MB_TCP] = "name: line1",
+	[MB_ROUTES] = "units: 1-31", [MB_RULES] = "name: line1",
+	[MB_TAGS] = "name: boiler.temp", [MB_COMMANDS] = "name: boiler",
+	[MB_MAP] = "table: holding_registers",
+};
 
 static int
 check_list(struct vctx *vc, const struct pnode *n, const struct field *f)
@@ -3086,7 +3645,7 @@ check_list(struct vctx *vc, const struct pnode *n, const struct field *f)
 	if (n->kind != PNODE_SEQ) {
 		verr(vc, n, "%s is not a sequence (expected a sequence of "
 		    "mappings, e.g. - %s)", describe(d, sizeof(d), n),
-		    f->list == MB_ROUTES ? "units: 1-31" : "name: line1");
+		    list_examples[f->list]);
 		return -1;
 	}
 	if (n->n > f->max) {
@@ -3097,6 +3656,13 @@ check_list(struct vctx *vc, const struct pnode *n, const struct field *f)
 		return -1;
 	}
 	memset(saved + f->noff, 0, sizeof(size_t));
+	/* A mapping's keys are unique, so each list is checked once. */
+	free(vc->mb_items[f->list]);
+	if ((vc->mb_items[f->list] = calloc(n->n ? n->n : 1,
+	    sizeof(*vc->mb_items[f->list]))) == NULL) {
+		set_err(vc->err, "%s: out of memory", n->file);
+		return -1;
+	}
 	for (i = 0; i < n->n; i++) {
 		char *item = arr + i * f->size;
 		int rc;
@@ -3199,6 +3765,20 @@ check_value(struct vctx *vc, const struct pnode *n, const struct field *f)
 		return check_ranges(vc, n, at);
 	case FT_LIST:
 		return check_list(vc, n, f);
+	case FT_OPTID:
+		return check_string_field(vc, n, f, at);
+	case FT_REAL: {
+		double r;
+
+		if (get_real(vc, n, f->min, &r) == -1)
+			return -1;
+		memcpy(at, &r, sizeof(r));
+		return 0;
+	}
+	case FT_NAMED:
+		return check_named(vc, n, f, at);
+	case FT_STATUS:
+		return check_status(vc, n, at);
 	}
 	return -1;
 }
@@ -3307,8 +3887,9 @@ where_text(char *buf, size_t size, const struct pnode *a,
 		snprintf(buf, size, " at line %u", b->line);
 }
 
-static const char *const mb_list_keys[MB_NLISTS] = {
-	"serial_channels", "tcp_channels", "routes", "firewall.rules",
+static const char *const list_paths[MB_NLISTS] = {
+	"modbus.serial_channels", "modbus.tcp_channels", "modbus.routes",
+	"modbus.firewall.rules", "tags", "modbus.commands", "modbus.agent.map",
 };
 
 /* Channel names are unique across serial and TCP channels together. */
@@ -3344,23 +3925,25 @@ mb_check_names(struct vctx *vc)
 				lat = li, iat = ii, loth = lj, ioth = jj;
 			}
 			where_text(where, sizeof(where), y, x);
-			snprintf(vc->path, sizeof(vc->path), "modbus.%s[%zu].name",
-			    mb_list_keys[lat], iat);
-			verr(vc, y, "\"%s\" is also the name of modbus.%s[%zu]%s "
+			snprintf(vc->path, sizeof(vc->path), "%s[%zu].name",
+			    list_paths[lat], iat);
+			verr(vc, y, "\"%s\" is also the name of %s[%zu]%s "
 			    "(expected a name unique across all channels)", b,
-			    mb_list_keys[loth], ioth, where);
+			    list_paths[loth], ioth, where);
 			return -1;
 		}
 	return 0;
 }
 
-/* A route's channel: exists, can take requests; broadcast only serial. */
+/*
+ * Item i of list (a route or a command) names channel: it must exist
+ * and be one sluice is the master of.
+ */
 static int
-mb_check_route_channel(struct vctx *vc, size_t i)
+mb_check_channel(struct vctx *vc, int list, size_t i, const char *channel)
 {
 	const struct policy *p = vc->p;
-	const struct policy_modbus_route *r = &p->modbus.routes[i];
-	const struct pnode *item = vc->mb_items[MB_ROUTES][i], *v;
+	const struct pnode *v = map_get(vc->mb_items[list][i], "channel", NULL);
 	char names[512];
 	size_t k, o = 0;
 
@@ -3369,35 +3952,46 @@ mb_check_route_channel(struct vctx *vc, size_t i)
 		if (p->modbus.serial[k].role == POLICY_MODBUS_ROLE_MASTER)
 			bprintf(names, sizeof(names), &o, "%s%s", o ? ", " : "",
 			    p->modbus.serial[k].name);
-		if (strcmp(p->modbus.serial[k].name, r->channel) != 0)
+		if (strcmp(p->modbus.serial[k].name, channel) != 0)
 			continue;
 		if (p->modbus.serial[k].role == POLICY_MODBUS_ROLE_SLAVE) {
-			v = map_get(item, "channel", NULL);
-			snprintf(vc->path, sizeof(vc->path),
-			    "modbus.routes[%zu].channel", i);
+			snprintf(vc->path, sizeof(vc->path), "%s[%zu].channel",
+			    list_paths[list], i);
 			verr(vc, v, "\"%s\" is a serial channel with role: slave, "
 			    "where a serial master sends requests (expected a "
 			    "channel sluice is master of: a serial channel with "
-			    "role: master, or a TCP channel)", r->channel);
+			    "role: master, or a TCP channel)", channel);
 			return -1;
 		}
 		return 0;
 	}
 	for (k = 0; k < p->modbus.n_tcp; k++)
-		if (strcmp(p->modbus.tcp[k].name, r->channel) == 0)
-			break;
-	if (k == p->modbus.n_tcp) {
-		for (k = 0; k < p->modbus.n_tcp; k++)
-			bprintf(names, sizeof(names), &o, "%s%s", o ? ", " : "",
-			    p->modbus.tcp[k].name);
-		v = map_get(item, "channel", NULL);
-		snprintf(vc->path, sizeof(vc->path), "modbus.routes[%zu].channel",
-		    i);
-		verr(vc, v, "\"%s\" names no channel (expected the name of a "
-		    "serial or TCP channel%s%s)", r->channel, o ? ": " : "; "
-		    "none is defined", names);
+		if (strcmp(p->modbus.tcp[k].name, channel) == 0)
+			return 0;
+	for (k = 0; k < p->modbus.n_tcp; k++)
+		bprintf(names, sizeof(names), &o, "%s%s", o ? ", " : "",
+		    p->modbus.tcp[k].name);
+	snprintf(vc->path, sizeof(vc->path), "%s[%zu].channel",
+	    list_paths[list], i);
+	verr(vc, v, "\"%s\" names no channel (expected the name of a "
+	    "serial or TCP channel%s%s)", channel, o ? ": " : "; "
+	    "none is defined", names);
+	return -1;
+}
+
+/* A route's channel: exists, can take requests; broadcast only serial. */
+static int
+mb_check_route_channel(struct vctx *vc, size_t i)
+{
+	const struct policy_modbus_route *r = &vc->p->modbus.routes[i];
+	const struct pnode *item = vc->mb_items[MB_ROUTES][i], *v;
+	size_t k;
+
+	if (mb_check_channel(vc, MB_ROUTES, i, r->channel) == -1)
 		return -1;
-	}
+	for (k = 0; k < vc->p->modbus.n_serial; k++)
+		if (strcmp(vc->p->modbus.serial[k].name, r->channel) == 0)
+			return 0;
 	if (r->broadcast) {
 		v = map_get(item, "broadcast", NULL);
 		snprintf(vc->path, sizeof(vc->path), "modbus.routes[%zu].broadcast",
@@ -3513,11 +4107,6 @@ mb_route_cmp(const void *a, const void *b)
 	return 0;
 }
 
-/*
- * Checks across items, then the canonical order (the lists are sets:
- * sorted, two files that differ only in order are equal), then each
- * route's channel resolved to its index.
- */
 /* Rule names are unique: events and counters name the rule. */
 static int
 mb_check_rule_names(struct vctx *vc)
@@ -3545,28 +4134,539 @@ mb_check_rule_names(struct vctx *vc)
 	return 0;
 }
 
+/* ---- agent mode: names, references, layout ----------------------- */
+
+/* A name, and the file-order index of the item that has it. */
+struct name_ref {
+	const char *name;
+	size_t index;
+};
+
+static int
+name_ref_cmp(const void *a, const void *b)
+{
+	const struct name_ref *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	if (c != 0)
+		return c;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/*
+ * The names of n items stride bytes apart, each struct starting with its
+ * name (first: the first's), sorted: lookups in log n, for the 10000
+ * tags a map can name.  NULL when out of memory.
+ */
+static struct name_ref *
+name_refs(struct vctx *vc, const char *first, size_t stride, size_t n)
+{
+	struct name_ref *r = malloc((n ? n : 1) * sizeof(*r));
+	size_t i;
+
+	if (r == NULL) {
+		set_err(vc->err, "%s: out of memory", vc->p->source);
+		return NULL;
+	}
+	for (i = 0; i < n; i++) {
+		r[i].name = first + i * stride;
+		r[i].index = i;
+	}
+	qsort(r, n, sizeof(*r), name_ref_cmp);
+	return r;
+}
+
+/* The file-order index of (the first item named) name, or SIZE_MAX. */
+static size_t
+name_find(const struct name_ref *r, size_t n, const char *name)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(name, r[mid].name) <= 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo < n && strcmp(name, r[lo].name) == 0 ? r[lo].index :
+	    SIZE_MAX;
+}
+
+/*
+ * Names are unique within list.  Sorted, a repeat sits right after its
+ * first use; of all repeats, report the one that comes first in the
+ * file, naming the first use.
+ */
+static int
+mb_check_unique(struct vctx *vc, int list, const struct name_ref *r,
+    size_t n, const char *what)
+{
+	const struct pnode *x, *y;
+	const char *name = NULL;
+	char where[320];
+	size_t k, head = 0, at = SIZE_MAX, first = 0;
+
+	for (k = 1; k < n; k++) {
+		if (strcmp(r[k].name, r[head].name) != 0) {
+			head = k;
+			continue;
+		}
+		if (k == head + 1 && r[k].index < at) {
+			at = r[k].index;
+			first = r[head].index;
+			name = r[k].name;
+		}
+	}
+	if (at == SIZE_MAX)
+		return 0;
+	x = map_get(vc->mb_items[list][first], "name", NULL);
+	y = map_get(vc->mb_items[list][at], "name", NULL);
+	where_text(where, sizeof(where), y, x);
+	snprintf(vc->path, sizeof(vc->path), "%s[%zu].name", list_paths[list],
+	    at);
+	verr(vc, y, "\"%s\" is also the name of %s[%zu]%s (expected unique %s "
+	    "names)", name, list_paths[list], first, where, what);
+	return -1;
+}
+
+/*
+ * What one item takes: bits or registers [first, end) of a command's
+ * data (group: the command) or of a table of the agent's server (group:
+ * the table).  index: the item in file order; SIZE_MAX for
+ * modbus.agent.status.
+ */
+struct span {
+	size_t group;
+	uint32_t first, end;
+	size_t index;
+};
+
+static int
+span_cmp(const void *a, const void *b)
+{
+	const struct span *x = a, *y = b;
+
+	if (x->group != y->group)
+		return x->group < y->group ? -1 : 1;
+	if (x->first != y->first)
+		return x->first < y->first ? -1 : 1;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/*
+ * Sorted by group and start, a span overlaps an earlier one exactly when
+ * it starts before the furthest end seen so far in its group: n log n
+ * for 10000 tags.  Returns whether two overlap, and which (*a, *b).
+ */
+static bool
+span_overlap(struct span *s, size_t n, size_t *a, size_t *b)
+{
+	size_t i, far = 0;
+
+	qsort(s, n, sizeof(*s), span_cmp);
+	for (i = 1; i < n; i++) {
+		if (s[i].group != s[far].group || s[i].first >= s[far].end) {
+			far = i;
+			continue;
+		}
+		*a = far;
+		*b = i;
+		return true;
+	}
+	return false;
+}
+
+/* "register 4" or "registers 4-5": the part two spans share. */
+static void
+span_common(char *buf, size_t size, const struct span *x,
+    const struct span *y, const char *unit)
+{
+	uint32_t lo = x->first > y->first ? x->first : y->first;
+	uint32_t hi = (x->end < y->end ? x->end : y->end) - 1;
+
+	if (lo == hi)
+		snprintf(buf, size, "%s %u", unit, lo);
+	else
+		snprintf(buf, size, "%ss %u-%u", unit, lo, hi);
+}
+
+/*
+ * Tag i's command (write: its write_command): a command of the right
+ * direction, whose data holds the tag at its at (write_at).  *sp is what
+ * the tag takes there (sp->index SIZE_MAX: no command named).
+ */
+static int
+mb_check_tag_ref(struct vctx *vc, const struct name_ref *cref, size_t i,
+    bool write, struct span *sp)
+{
+	const struct policy *p = vc->p;
+	const struct policy_tag *t = &p->tags[i];
+	const struct pnode *item = vc->mb_items[MB_TAGS][i];
+	const char *key = write ? "write_command" : "command";
+	const char *atkey = write ? "write_at" : "at";
+	const char *name = write ? t->write_command : t->command;
+	const char *type = tag_type_name(t->type), *unit;
+	const struct policy_modbus_command *c;
+	size_t ci, size, have;
+	unsigned at = write ? t->write_at : t->at;
+	bool bits;
+
+	sp->index = SIZE_MAX;
+	if (name[0] == '\0')
+		return 0;
+	snprintf(vc->path, sizeof(vc->path), "%s[%zu]", list_paths[MB_TAGS], i);
+	if ((ci = name_find(cref, p->modbus.n_commands, name)) == SIZE_MAX) {
+		key_err(vc, item, key, "\"%s\" names no command (expected the "
+		    "name of a command in modbus.commands%s)", name,
+		    p->modbus.n_commands ? "" : "; none is defined");
+		return -1;
+	}
+	c = &p->modbus.commands[ci];
+	if (!write && !mb_fc_reads(c->function)) {
+		key_err(vc, item, key, "\"%s\" is a write command (function "
+		    "%u; expected a command that reads: function 1, 2, 3, 4 or "
+		    "23)", name, c->function);
+		return -1;
+	}
+	if (write && !mb_fc_writes(c->function)) {
+		key_err(vc, item, key, "\"%s\" is a read command (function %u; "
+		    "expected a command that writes: function 5, 6, 15, 16 or "
+		    "23)", name, c->function);
+		return -1;
+	}
+	bits = mb_fc_bits(c->function);
+	if (bits && t->type != TAG_BOOL) {
+		key_err(vc, item, map_get(item, "type", NULL) != NULL ? "type" :
+		    key, "%s does not fit command \"%s\": function %u carries "
+		    "bits (expected type: bool)", type, name, c->function);
+		return -1;
+	}
+	size = bits ? 1 : tag_type_words((enum tag_type)t->type, t->length);
+	have = write && c->function == 23 ? c->write_quantity : c->quantity;
+	unit = bits ? "bit" : "register";
+	if (size > have) {
+		key_err(vc, item, key, "%s takes %zu %ss, but command \"%s\" "
+		    "has %zu (expected a command with %s >= %zu)", type, size,
+		    unit, name, have, write && c->function == 23 ?
+		    "write_quantity" : "quantity", size);
+		return -1;
+	}
+	if (at + size > have) {
+		key_err(vc, item, atkey, "%u + %zu %s%s (%s) runs past the %zu "
+		    "%ss of command \"%s\" (expected %s <= %zu)", at, size,
+		    unit, size > 1 ? "s" : "", type, have, unit, name, atkey,
+		    have - size);
+		return -1;
+	}
+	sp->group = ci;
+	sp->first = at;
+	sp->end = at + (uint32_t)size;
+	sp->index = i;
+	return 0;
+}
+
+/* Two tags share part of a command's data: report at the later one. */
+static int
+mb_tag_overlap(struct vctx *vc, const struct span *x, const struct span *y,
+    bool write)
+{
+	const struct policy *p = vc->p;
+	const struct span *t;
+	const struct pnode *item, *other;
+	char what[64], where[320];
+
+	if (x->index > y->index) {
+		t = x;
+		x = y;
+		y = t;
+	}
+	span_common(what, sizeof(what), x, y,
+	    mb_fc_bits(p->modbus.commands[y->group].function) ? "bit" :
+	    "register");
+	item = vc->mb_items[MB_TAGS][y->index];
+	other = vc->mb_items[MB_TAGS][x->index];
+	where_text(where, sizeof(where), item, other);
+	snprintf(vc->path, sizeof(vc->path), "%s[%zu]", list_paths[MB_TAGS],
+	    y->index);
+	key_err(vc, item, map_get(item, write ? "write_at" : "at", NULL) ?
+	    (write ? "write_at" : "at") : (write ? "write_command" : "command"),
+	    "%s of command \"%s\" %s also %s by tags[%zu] (\"%s\")%s "
+	    "(expected tags that do not overlap in a command)", what,
+	    p->modbus.commands[y->group].name, strchr(what, '-') ? "are" :
+	    "is", write ? "written" : "read", x->index, p->tags[x->index].name,
+	    where);
+	return -1;
+}
+
+/* Bits or registers modbus.agent.status takes: one bit per command. */
+static size_t
+mb_status_size(const struct policy *p)
+{
+	size_t n = p->modbus.n_commands ? p->modbus.n_commands : 1;
+
+	if (p->modbus.agent.status.table <= POLICY_MB_DISCRETE_INPUTS)
+		return n;
+	return (n + 15) / 16;
+}
+
+/* The node and path of a span of the agent's map (or of its status). */
+static const struct pnode *
+mb_map_where(struct vctx *vc, const struct span *s, char *path, size_t size)
+{
+	const struct pnode *item, *st;
+
+	if (s->index == SIZE_MAX) {
+		snprintf(path, size, "modbus.agent.status");
+		st = map_get(map_get(map_get(vc->root, "modbus", NULL), "agent",
+		    NULL), "status", NULL);
+		return st;
+	}
+	item = vc->mb_items[MB_MAP][s->index];
+	snprintf(path, size, "%s[%zu].address", list_paths[MB_MAP], s->index);
+	return map_get(item, "address", NULL);
+}
+
+/*
+ * modbus.agent.map and status: each entry names a tag that fits its
+ * table and the address space, and no two share an address of a table.
+ */
+static int
+mb_check_map(struct vctx *vc, const struct name_ref *tref)
+{
+	const struct policy *p = vc->p;
+	const struct span *x, *y, *t;
+	const struct pnode *xn, *yn;
+	struct span *sp;
+	char what[64], where[320], other[128], path[64];
+	size_t i, n = 0, a, b, size, ti;
+	bool bits;
+
+	if ((sp = malloc((p->modbus.agent.n_map + 1) * sizeof(*sp))) == NULL) {
+		set_err(vc->err, "%s: out of memory", p->source);
+		return -1;
+	}
+	for (i = 0; i < p->modbus.agent.n_map; i++) {
+		const struct policy_modbus_map_entry *m =
+		    &p->modbus.agent.map[i];
+		const struct pnode *item = vc->mb_items[MB_MAP][i];
+
+		snprintf(vc->path, sizeof(vc->path), "%s[%zu]",
+		    list_paths[MB_MAP], i);
+		if ((ti = name_find(tref, p->n_tags, m->tag)) == SIZE_MAX) {
+			key_err(vc, item, "tag", "\"%s\" names no tag "
+			    "(expected the name of an entry of tags%s)",
+			    m->tag, p->n_tags ? "" : "; none is defined");
+			goto fail;
+		}
+		bits = m->table <= POLICY_MB_DISCRETE_INPUTS;
+		if (bits && p->tags[ti].type != TAG_BOOL) {
+			key_err(vc, item, "tag", "tag \"%s\" is %s, but %s "
+			    "hold bits (expected a bool tag, or table: %s)",
+			    m->tag,
+			    tag_type_name(p->tags[ti].type),
+			    mb_table_names[m->table],
+			    m->table == POLICY_MB_COILS ? "holding_registers" :
+			    "input_registers");
+			goto fail;
+		}
+		size = bits ? 1 : tag_type_words(
+		    (enum tag_type)p->tags[ti].type, p->tags[ti].length);
+		if (m->address + size > 65536) {
+			key_err(vc, item, "address", "%u + %zu %s%s of tag "
+			    "\"%s\" runs past address 65535 (expected address "
+			    "<= %zu)", m->address, size, bits ? "bit" :
+			    "register", size > 1 ? "s" : "", m->tag,
+			    65536 - size);
+			goto fail;
+		}
+		sp[n].group = m->table;
+		sp[n].first = m->address;
+		sp[n].end = m->address + (uint32_t)size;
+		sp[n++].index = i;
+	}
+	if (p->modbus.agent.status.enabled) {
+		const uint16_t addr = p->modbus.agent.status.address;
+		const size_t nc = p->modbus.n_commands;
+
+		size = mb_status_size(p);
+		bits = p->modbus.agent.status.table <=
+		    POLICY_MB_DISCRETE_INPUTS;
+		if (addr + size > 65536) {
+			sp[n].index = SIZE_MAX;
+			xn = mb_map_where(vc, &sp[n], vc->path,
+			    sizeof(vc->path));
+			verr(vc, xn, "address %u + %zu %s%s for %zu command%s "
+			    "runs past address 65535 (expected address <= "
+			    "%zu)", addr, size, bits ? "bit" : "register",
+			    size > 1 ? "s" : "", nc, nc == 1 ? "" : "s",
+			    65536 - size);
+			goto fail;
+		}
+		sp[n].group = p->modbus.agent.status.table;
+		sp[n].first = addr;
+		sp[n].end = addr + (uint32_t)size;
+		sp[n++].index = SIZE_MAX;
+	}
+	if (!span_overlap(sp, n, &a, &b)) {
+		free(sp);
+		return 0;
+	}
+	/*
+	 * Report at the one written later, naming the other; across files
+	 * (a status from a base), at the map entry.
+	 */
+	x = &sp[a];
+	y = &sp[b];
+	xn = mb_map_where(vc, x, path, sizeof(path));
+	yn = mb_map_where(vc, y, vc->path, sizeof(vc->path));
+	if (strcmp(xn->file, yn->file) == 0 ? node_after(xn, yn) :
+	    y->index == SIZE_MAX) {
+		t = x;
+		x = y;
+		y = t;
+		xn = mb_map_where(vc, x, path, sizeof(path));
+		yn = mb_map_where(vc, y, vc->path, sizeof(vc->path));
+	}
+	span_common(what, sizeof(what), x, y,
+	    x->group <= POLICY_MB_DISCRETE_INPUTS ? "bit" : "register");
+	if (x->index == SIZE_MAX)
+		snprintf(other, sizeof(other), "modbus.agent.status");
+	else
+		snprintf(other, sizeof(other), "%s[%zu] (tag \"%s\")",
+		    list_paths[MB_MAP], x->index,
+		    p->modbus.agent.map[x->index].tag);
+	where_text(where, sizeof(where), yn, xn);
+	verr(vc, yn, "%s of %s %s also used by %s%s (expected each address of "
+	    "a table used once)", what, mb_table_names[y->group],
+	    strchr(what, '-') ? "are" : "is", other, where);
+fail:
+	free(sp);
+	return -1;
+}
+
+/*
+ * Agent mode's lists, checked in any mode (a policy that loads is whole
+ * even while it waits for mode: agent): unique names, commands on
+ * channels sluice masters, tags that fit their commands without
+ * sharing a bit or register, and a map that fits its tables.
+ */
+static int
+mb_check_agent(struct vctx *vc)
+{
+	const struct policy *p = vc->p;
+	struct name_ref *cref = NULL, *tref = NULL;
+	struct span *rd = NULL, *wr = NULL;
+	size_t i, nr = 0, nw = 0, a, b;
+	int rc = -1;
+
+	cref = name_refs(vc, p->modbus.commands[0].name,
+	    sizeof(p->modbus.commands[0]), p->modbus.n_commands);
+	tref = name_refs(vc, p->tags[0].name, sizeof(p->tags[0]), p->n_tags);
+	rd = malloc((p->n_tags + 1) * sizeof(*rd));
+	wr = malloc((p->n_tags + 1) * sizeof(*wr));
+	if (cref == NULL || tref == NULL || rd == NULL || wr == NULL) {
+		set_err(vc->err, "%s: out of memory", p->source);
+		goto out;
+	}
+	if (mb_check_unique(vc, MB_COMMANDS, cref, p->modbus.n_commands,
+	    "command") == -1 ||
+	    mb_check_unique(vc, MB_TAGS, tref, p->n_tags, "tag") == -1)
+		goto out;
+	for (i = 0; i < p->modbus.n_commands; i++)
+		if (mb_check_channel(vc, MB_COMMANDS, i,
+		    p->modbus.commands[i].channel) == -1)
+			goto out;
+	for (i = 0; i < p->n_tags; i++) {
+		if (mb_check_tag_ref(vc, cref, i, false, &rd[nr]) == -1 ||
+		    mb_check_tag_ref(vc, cref, i, true, &wr[nw]) == -1)
+			goto out;
+		nr += rd[nr].index != SIZE_MAX;
+		nw += wr[nw].index != SIZE_MAX;
+	}
+	if (span_overlap(rd, nr, &a, &b)) {
+		mb_tag_overlap(vc, &rd[a], &rd[b], false);
+		goto out;
+	}
+	if (span_overlap(wr, nw, &a, &b)) {
+		mb_tag_overlap(vc, &wr[a], &wr[b], true);
+		goto out;
+	}
+	rc = mb_check_map(vc, tref);
+out:
+	free(cref);
+	free(tref);
+	free(rd);
+	free(wr);
+	return rc;
+}
+
+static int
+mb_map_cmp(const void *a, const void *b)
+{
+	const struct policy_modbus_map_entry *x = a, *y = b;
+
+	if (x->table != y->table)
+		return x->table < y->table ? -1 : 1;
+	return x->address < y->address ? -1 : x->address > y->address;
+}
+
+/* The channel named name (known to exist) as kind and index. */
+static void
+mb_resolve_channel(const struct policy *p, const char *name,
+    enum policy_modbus_channel_kind *kind, unsigned *index)
+{
+	size_t k;
+
+	for (k = 0; k < p->modbus.n_serial; k++)
+		if (strcmp(p->modbus.serial[k].name, name) == 0) {
+			*kind = POLICY_MODBUS_CHANNEL_SERIAL;
+			*index = (unsigned)k;
+		}
+	for (k = 0; k < p->modbus.n_tcp; k++)
+		if (strcmp(p->modbus.tcp[k].name, name) == 0) {
+			*kind = POLICY_MODBUS_CHANNEL_TCP;
+			*index = (unsigned)k;
+		}
+}
+
+/*
+ * Index of the item named name in n sorted structs of size bytes that
+ * start with their names, or -1 ("" names none).
+ */
+static int32_t
+mb_index_of(const void *base, size_t n, size_t size, const char *name)
+{
+	const char *hit;
+
+	if (name[0] == '\0')
+		return -1;
+	hit = bsearch(name, base, n, size, mb_name_cmp);
+	return hit == NULL ? -1 : (int32_t)((hit - (const char *)base) /
+	    (ptrdiff_t)size);
+}
+
+/*
+ * Checks across items, then the canonical order (the lists are sets:
+ * sorted, two files that differ only in order are equal; firewall rules
+ * keep theirs, first match wins), then the derived fields: channels,
+ * commands and tags resolved to their indexes in the sorted lists.
+ */
 static int
 check_modbus(struct vctx *vc)
 {
 	struct policy *p = vc->p;
-	const struct pnode *mb, *v;
-	size_t i, k;
+	size_t i;
 
-	if (p->modbus.mode == POLICY_MODBUS_AGENT) {
-		mb = map_get(vc->root, "modbus", NULL);
-		v = map_get(mb, "mode", NULL);
-		snprintf(vc->path, sizeof(vc->path), "modbus.mode");
-		verr(vc, v, "agent mode is not supported by this build "
-		    "(expected transparent)");
-		return -1;
-	}
 	if (mb_check_names(vc) == -1)
 		return -1;
 	for (i = 0; i < p->modbus.n_routes; i++)
 		if (mb_check_route_channel(vc, i) == -1 ||
 		    mb_check_listen_port(vc, i) == -1)
 			return -1;
-	if (mb_check_overlaps(vc) == -1 || mb_check_rule_names(vc) == -1)
+	if (mb_check_overlaps(vc) == -1 || mb_check_rule_names(vc) == -1 ||
+	    mb_check_agent(vc) == -1)
 		return -1;
 	qsort(p->modbus.serial, p->modbus.n_serial, sizeof(p->modbus.serial[0]),
 	    mb_name_cmp);
@@ -3574,20 +4674,33 @@ check_modbus(struct vctx *vc)
 	    mb_name_cmp);
 	qsort(p->modbus.routes, p->modbus.n_routes, sizeof(p->modbus.routes[0]),
 	    mb_route_cmp);
-	for (i = 0; i < p->modbus.n_routes; i++) {
-		struct policy_modbus_route *r = &p->modbus.routes[i];
+	qsort(p->modbus.commands, p->modbus.n_commands,
+	    sizeof(p->modbus.commands[0]), mb_name_cmp);
+	qsort(p->tags, p->n_tags, sizeof(p->tags[0]), mb_name_cmp);
+	qsort(p->modbus.agent.map, p->modbus.agent.n_map,
+	    sizeof(p->modbus.agent.map[0]), mb_map_cmp);
+	/* Derived fields, after sorting: indexes into the sorted lists. */
+	for (i = 0; i < p->modbus.n_routes; i++)
+		mb_resolve_channel(p, p->modbus.routes[i].channel,
+		    &p->modbus.routes[i].channel_kind,
+		    &p->modbus.routes[i].channel_index);
+	for (i = 0; i < p->modbus.n_commands; i++)
+		mb_resolve_channel(p, p->modbus.commands[i].channel,
+		    &p->modbus.commands[i].channel_kind,
+		    &p->modbus.commands[i].channel_index);
+	for (i = 0; i < p->n_tags; i++) {
+		struct policy_tag *t = &p->tags[i];
 
-		for (k = 0; k < p->modbus.n_serial; k++)
-			if (strcmp(p->modbus.serial[k].name, r->channel) == 0) {
-				r->channel_kind = POLICY_MODBUS_CHANNEL_SERIAL;
-				r->channel_index = (unsigned)k;
-			}
-		for (k = 0; k < p->modbus.n_tcp; k++)
-			if (strcmp(p->modbus.tcp[k].name, r->channel) == 0) {
-				r->channel_kind = POLICY_MODBUS_CHANNEL_TCP;
-				r->channel_index = (unsigned)k;
-			}
+		t->command_index = mb_index_of(p->modbus.commands,
+		    p->modbus.n_commands, sizeof(p->modbus.commands[0]),
+		    t->command);
+		t->write_command_index = mb_index_of(p->modbus.commands,
+		    p->modbus.n_commands, sizeof(p->modbus.commands[0]),
+		    t->write_command);
 	}
+	for (i = 0; i < p->modbus.agent.n_map; i++)
+		p->modbus.agent.map[i].tag_index = mb_index_of(p->tags,
+		    p->n_tags, sizeof(p->tags[0]), p->modbus.agent.map[i].tag);
 	return 0;
 }
 
@@ -3618,7 +4731,7 @@ static int
 check_policy(struct vctx *vc)
 {
 	struct policy *p = vc->p;
-	const struct pnode *acl, *n;
+	const struct pnode *acl, *n, *mb;
 	size_t i;
 
 	if (check_map(vc, vc->root, top_fields, true) == -1)
@@ -3664,11 +4777,26 @@ check_policy(struct vctx *vc)
 			    "enabled, but this build does not implement it "
 			    "yet; its port stays closed", s->name);
 	}
-	if (p->modbus.n_routes > 0 &&
+	mb = map_get(vc->root, "modbus", NULL);
+	if (p->modbus.n_routes > 0 && p->modbus.mode == POLICY_MODBUS_AGENT)
+		add_warning(p, map_get(mb, "routes", NULL), "modbus.routes: "
+		    "set, but routes are not used in agent mode");
+	else if (p->modbus.n_routes > 0 &&
 	    !p->services[REGISTRY_MODBUS_TCP].enabled)
-		add_warning(p, map_get(map_get(vc->root, "modbus", NULL),
-		    "routes", NULL), "modbus.routes: set, but "
-		    "services.modbus-tcp is disabled: no master can reach them");
+		add_warning(p, map_get(mb, "routes", NULL), "modbus.routes: "
+		    "set, but services.modbus-tcp is disabled: no master can "
+		    "reach them");
+	if (p->modbus.n_commands > 0 &&
+	    p->modbus.mode == POLICY_MODBUS_TRANSPARENT)
+		add_warning(p, map_get(mb, "commands", NULL),
+		    "modbus.commands: set, but commands only run in agent mode "
+		    "(modbus.mode is transparent)");
+	if (p->modbus.agent.n_map > 0 &&
+	    p->modbus.mode == POLICY_MODBUS_AGENT &&
+	    !p->services[REGISTRY_MODBUS_TCP].enabled)
+		add_warning(p, map_get(map_get(mb, "agent", NULL), "map", NULL),
+		    "modbus.agent.map: set, but services.modbus-tcp is "
+		    "disabled: no client can read it");
 	for (i = 0; i < p->modbus.n_serial; i++)
 		if (p->modbus.serial[i].parity == POLICY_MODBUS_PARITY_NONE &&
 		    p->modbus.serial[i].stop_bits == 1)
@@ -3728,6 +4856,7 @@ load_policy(const char *name, const char *buf, size_t len, const char *dir,
 	struct vctx vc;
 	struct pnode *tree;
 	struct policy *p = NULL;
+	size_t i;
 
 	if (err == NULL)
 		err = &dummy;
@@ -3756,6 +4885,8 @@ load_policy(const char *name, const char *buf, size_t len, const char *dir,
 		policy_free(p);
 		p = NULL;
 	}
+	for (i = 0; i < MB_NLISTS; i++)
+		free(vc.mb_items[i]);
 out:
 	node_free(tree);
 	load_release(&ld);
@@ -3958,12 +5089,22 @@ emit_special(struct emitter *e, const struct policy *p, const struct field *f)
 static void emit_fields(struct emitter *, const struct policy *, const char *,
     const struct field *);
 
-/* A list item's name in flattened paths: its name, or units@port. */
+/*
+ * A list item's name in flattened paths: its name, units@port for a
+ * route, table:address for an entry of the agent's map.
+ */
 static void
 item_label(char *buf, size_t size, const struct field *f, const char *item)
 {
 	struct policy_modbus_route r;
+	struct policy_modbus_map_entry m;
 
+	if (f->list == MB_MAP) {
+		memcpy(&m, item, sizeof(m));
+		snprintf(buf, size, "%s:%u", mb_table_names[m.table],
+		    m.address);
+		return;
+	}
 	if (f->list != MB_ROUTES) {
 		snprintf(buf, size, "%s", item);	/* name comes first */
 		return;
@@ -4102,6 +5243,62 @@ emit_modbus(struct emitter *e, const struct policy *p, const char *at,
 	}
 }
 
+/*
+ * The shortest decimal that reads back as v (finite, normal or 0), in
+ * plain notation for magnitudes 1e-5 to 1e17 (0.1, -40, 1e-07, 1e+20):
+ * what get_real() accepts.
+ */
+static void
+real_text(char *buf, size_t size, double v)
+{
+	char e[48];
+	int prec, x;
+
+	for (prec = 1; prec < 17; prec++) {
+		snprintf(e, sizeof(e), "%.*e", prec - 1, v);
+		if (strtod(e, NULL) == v)
+			break;
+	}
+	snprintf(e, sizeof(e), "%.*e", prec - 1, v);
+	x = atoi(strchr(e, 'e') + 1);
+	if (x >= -5 && x < 17)
+		snprintf(buf, size, "%.*f", prec - 1 - x > 0 ? prec - 1 - x : 0,
+		    v);
+	else
+		snprintf(buf, size, "%s", e);
+}
+
+static void
+emit_agent(struct emitter *e, const char *at, const struct field *f)
+{
+	__typeof__(((struct policy *)0)->modbus.agent.status) st;
+	char v[64];
+	double r;
+
+	switch (f->type) {
+	case FT_REAL:
+		memcpy(&r, at, sizeof(r));
+		real_text(v, sizeof(v), r);
+		e->leaf(e, f->key, v);
+		break;
+	case FT_NAMED:
+		e->leaf(e, f->key, f->name_of(load_uint(at, f->size)));
+		break;
+	case FT_STATUS:
+		/* A flow mapping: one leaf, like firewall.management. */
+		memcpy(&st, at, sizeof(st));
+		if (!st.enabled)
+			snprintf(v, sizeof(v), "none");
+		else
+			snprintf(v, sizeof(v), "{table: %s, address: %u}",
+			    mb_table_names[st.table], st.address);
+		e->leaf(e, f->key, v);
+		break;
+	default:
+		break;
+	}
+}
+
 static void
 emit_fields(struct emitter *e, const struct policy *p, const char *base,
     const struct field *fields)
@@ -4132,7 +5329,13 @@ emit_fields(struct emitter *e, const struct policy *p, const char *base,
 		case FT_HOST:
 		case FT_ID:
 		case FT_PATH:
+		case FT_OPTID:
 			emit_string(e, f->key, at);
+			break;
+		case FT_REAL:
+		case FT_NAMED:
+		case FT_STATUS:
+			emit_agent(e, at, f);
 			break;
 		case FT_INT:
 		case FT_LPORT:
@@ -4548,6 +5751,17 @@ policy_diff(const struct policy *a, const struct policy *b,
 }
 
 static bool
+status_equal(const char *x, const char *y)
+{
+	__typeof__(((struct policy *)0)->modbus.agent.status) s, t;
+
+	memcpy(&s, x, sizeof(s));
+	memcpy(&t, y, sizeof(t));
+	return s.enabled == t.enabled && s.table == t.table &&
+	    s.address == t.address;
+}
+
+static bool
 fields_equal(const struct policy *a, const struct policy *b, const char *abase,
     const char *bbase, const struct field *fields)
 {
@@ -4565,7 +5779,21 @@ fields_equal(const struct policy *a, const struct policy *b, const char *abase,
 			break;
 		case FT_ID:
 		case FT_PATH:
+		case FT_OPTID:
 			if (strcmp(x, y) != 0)
+				return false;
+			break;
+		case FT_REAL:
+			/* -0 is stored as 0: bits compare like values. */
+			if (memcmp(x, y, sizeof(double)) != 0)
+				return false;
+			break;
+		case FT_NAMED:
+			if (load_uint(x, f->size) != load_uint(y, f->size))
+				return false;
+			break;
+		case FT_STATUS:
+			if (!status_equal(x, y))
 				return false;
 			break;
 		case FT_CHOICE:

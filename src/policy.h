@@ -20,7 +20,8 @@
 #include "eventlog.h"
 #include "registry.h"
 
-#define POLICY_MAX_FILE_SIZE   (1u << 20)  /* bytes; larger files are refused */
+#define POLICY_MAX_FILE_SIZE   (8u << 20)  /* bytes; larger files are refused
+					    * (10,000 tags normalised: 2.7 MB) */
 #define POLICY_MAX_DEPTH       8           /* nesting of mappings/sequences */
 #define POLICY_MAX_BASE_DEPTH  4           /* base: chains */
 #define POLICY_MAX_ACL_ENTRIES 16384
@@ -33,6 +34,10 @@
 #define POLICY_MODBUS_MAX_RULES  256       /* modbus.firewall.rules */
 #define POLICY_MODBUS_MAX_FROM   16        /* a rule's from: networks */
 #define POLICY_MODBUS_MAX_RANGES 16        /* a rule's address ranges per table */
+#define POLICY_MAX_TAGS          10000     /* tags */
+#define POLICY_MODBUS_MAX_COMMANDS 1024    /* modbus.commands */
+#define POLICY_MODBUS_MAX_MAP    10000     /* modbus.agent.map */
+#define POLICY_TAG_NAME_MAX      63        /* = TAG_NAME_MAX (tags.h) */
 
 struct policy_error {
 	char msg[1024];   /* "file:line:col: key.path: what is wrong (expected ...)" */
@@ -144,6 +149,70 @@ struct policy_modbus_rule {
 	/* Written register values (FC6, FC16, FC22's result is unknown:
 	 * its masks are not values, FC23 write) must lie in value_min..max. */
 	uint16_t value_min, value_max;
+};
+
+/*
+ * tags: the core's tag table (src/tags.h); agent mode fills it from
+ * modbus.commands and serves it through modbus.agent.map.
+ */
+struct policy_tag {
+	char name[POLICY_TAG_NAME_MAX + 1];
+	uint8_t type;                  /* enum tag_type */
+	uint16_t length;               /* string: 1..250 bytes; else 0 */
+	double scale, offset;          /* engineering = raw * scale + offset */
+	double deadband;               /* >= 0, engineering units */
+	char unit[16];
+	uint32_t stale_after;          /* missed polls before uncertain; 0 never */
+	/* The read command that fills it ("" = none) and where: the word
+	 * (register commands) or bit (coil/discrete commands) index. */
+	char command[POLICY_MODBUS_NAME_MAX + 1];
+	uint16_t at;
+	/* The write command that carries it to the device ("" = none: the
+	 * tag is read-only), and where in that command's data. */
+	char write_command[POLICY_MODBUS_NAME_MAX + 1];
+	uint16_t write_at;
+	/* Derived (not keys): indexes into modbus.commands, or -1. */
+	int32_t command_index, write_command_index;
+};
+
+enum policy_mb_trigger {
+	POLICY_MB_TRIGGER_CYCLIC,      /* every interval_ms */
+	POLICY_MB_TRIGGER_ON_CHANGE,   /* writes: when a client changes a tag */
+	POLICY_MB_TRIGGER_DISABLED
+};
+struct policy_modbus_command {
+	char name[POLICY_MODBUS_NAME_MAX + 1];
+	char channel[POLICY_MODBUS_NAME_MAX + 1];
+	uint8_t unit;                  /* 1..255 */
+	uint8_t function;              /* 1 2 3 4 5 6 15 16 23 */
+	uint16_t address;
+	uint16_t quantity;             /* bits (1 2 5 15) or registers; FC5/6: 1 */
+	uint16_t write_address;        /* FC23 only: its write part */
+	uint16_t write_quantity;
+	enum policy_mb_trigger trigger;
+	uint32_t interval_ms;          /* 10..1200000 */
+	uint32_t initial_delay_ms;     /* 0..60000 */
+	uint8_t retries;               /* 0..10 */
+	uint8_t swap;                  /* enum tag_swap */
+	/* Derived: the channel it names (a master serial line or TCP). */
+	enum policy_modbus_channel_kind channel_kind;
+	unsigned channel_index;
+};
+
+enum policy_mb_table {
+	POLICY_MB_COILS, POLICY_MB_DISCRETE_INPUTS,
+	POLICY_MB_INPUT_REGISTERS, POLICY_MB_HOLDING_REGISTERS
+};
+/* One tag at an address of the agent's Modbus server. */
+struct policy_modbus_map_entry {
+	uint8_t table;                 /* enum policy_mb_table */
+	uint16_t address;              /* first; registers: tag_type_words() of them */
+	char tag[POLICY_TAG_NAME_MAX + 1];
+	int32_t tag_index;             /* derived: into tags[] */
+};
+enum policy_mb_bad_quality {
+	POLICY_MB_BAD_EXCEPTION,       /* answer 0x04 (server device failure) */
+	POLICY_MB_BAD_LAST_VALUE       /* answer the last value */
 };
 
 /* Bit u of a 256-bit unit set: set[u / 8] & (1u << (u % 8)). */
@@ -264,6 +333,9 @@ struct policy {
 		uint8_t events[EVENTLOG_TYPE_COUNT];   /* EVENTLOG_SINK_* bits */
 	} logging;
 
+	size_t n_tags;                     /* sorted by name */
+	struct policy_tag tags[POLICY_MAX_TAGS];
+
 	struct {
 		enum policy_modbus_mode mode;
 		struct {
@@ -279,6 +351,20 @@ struct policy {
 		struct policy_modbus_tcp tcp[POLICY_MODBUS_MAX_TCP];
 		size_t n_routes;
 		struct policy_modbus_route routes[POLICY_MODBUS_MAX_ROUTES];
+		/* Agent mode: poll commands, and the server's address map. */
+		size_t n_commands;             /* sorted by name */
+		struct policy_modbus_command commands[POLICY_MODBUS_MAX_COMMANDS];
+		struct {
+			enum policy_mb_bad_quality bad_quality;
+			uint32_t write_timeout_ms; /* a client's write waits this long */
+			struct {
+				bool enabled;      /* one bit per command, 1 = last poll ok */
+				uint8_t table;     /* enum policy_mb_table */
+				uint16_t address;
+			} status;
+			size_t n_map;              /* sorted by table, address */
+			struct policy_modbus_map_entry map[POLICY_MODBUS_MAX_MAP];
+		} agent;
 		struct {
 			enum policy_mbfw_action default_action;
 			enum policy_mbfw_exception deny_exception;

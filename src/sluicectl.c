@@ -52,6 +52,7 @@ usage(int status)
 	    "  firewall show [--nft|--json] | firewall flush\n"
 	    "  firewall ban ADDRESS [SECONDS] [REASON] | unban ADDRESS | bans [--json]\n"
 	    "  modbus stats [--json]\n"
+	    "  tags [--json]\n"
 	    "  modbus capture [--channel C] [--count N] [--pcap FILE | --json]\n"
 	    "  modbus rules test [--from IP] [--port P] --unit U --fc F [--addr A]\n"
 	    "                    [--count N] [--value V] [--json]\n"
@@ -329,6 +330,18 @@ cmd_modbus_stats(int json)
 		printf("master %s on port %lld, %lld pending\n", str(s, "peer"),
 		    num(s, "port"), num(s, "pending"));
 		print_counters("  ", s);
+	}
+	json_array_foreach(json_object_get(json_object_get(r, "agent"),
+	    "commands"), i, s) {
+		printf("command %s (%s unit %lld fc %lld): %s  polls %lld  good "
+		    "%lld  bad %lld  overruns %lld  period %.1f ms of %lld%s%s\n",
+		    str(s, "name"), str(s, "channel"), num(s, "unit"),
+		    num(s, "function"), json_is_true(json_object_get(s, "ok")) ?
+		    "ok" : "failing", num(s, "polls"), num(s, "good"),
+		    num(s, "bad"), num(s, "overruns"),
+		    json_real_value(json_object_get(s, "period_ms")),
+		    num(s, "interval_ms"), *str(s, "last_error") ? "  last: " : "",
+		    str(s, "last_error"));
 	}
 	json_decref(r);
 	return 0;
@@ -1168,6 +1181,17 @@ main(int argc, char **argv)
 					    str(ctr, "rule"), str(ctr, "verdict"),
 					    (long long)json_integer_value(
 					    json_object_get(ctr, "packets")));
+			if (json_array_size(json_object_get(r, "sources")) > 0)
+				printf("busiest sources (the kernel forgets "
+				    "one 2 min after its last drop)%s:\n",
+				    strcmp(str(r,
+				    "source_accounting"), "full") == 0 ?
+				    " - table full, new sources uncounted" : "");
+			json_array_foreach(json_object_get(r, "sources"), i, ctr)
+				printf("  %-40s %-39s %lld packets\n",
+				    str(ctr, "address"), str(ctr, "rule"),
+				    (long long)json_integer_value(
+				    json_object_get(ctr, "packets")));
 		}
 		json_decref(r);
 		return 0;
@@ -1177,6 +1201,40 @@ main(int argc, char **argv)
 		if (argc == 3 && strcmp(argv[2], "--json") != 0)
 			usage(CTL_EXIT_USAGE);
 		return cmd_modbus_stats(argc == 3);
+	}
+	if (strcmp(cmd, "tags") == 0 && argc <= 2) {
+		json_t *r = call("tags", NULL), *v;
+		size_t i;
+
+		if (json)
+			print_json(r);
+		else {
+			if (json_array_size(r) == 0)
+				puts("no tags (agent mode only)");
+			json_array_foreach(r, i, v) {
+				json_t *val = json_object_get(v, "value");
+				char buf[64];
+
+				if (json_is_real(val))
+					snprintf(buf, sizeof(buf), "%g",
+					    json_real_value(val));
+				else if (json_is_boolean(val))
+					snprintf(buf, sizeof(buf), "%s",
+					    json_is_true(val) ? "true" : "false");
+				else
+					snprintf(buf, sizeof(buf), "\"%s\"",
+					    json_string_value(val) ?
+					    json_string_value(val) : "");
+				printf("%-32s %-8s %16s %-6s %s%s%s\n", str(v, "name"),
+				    str(v, "type"), buf, str(v, "unit"),
+				    str(v, "quality"), strcmp(str(v, "reason"),
+				    "none") != 0 ? ": " : "",
+				    strcmp(str(v, "reason"), "none") != 0 ?
+				    str(v, "reason") : "");
+			}
+		}
+		json_decref(r);
+		return 0;
 	}
 	if (strcmp(cmd, "modbus") == 0 && argc >= 2 &&
 	    strcmp(argv[1], "capture") == 0)

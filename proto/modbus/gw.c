@@ -38,6 +38,7 @@
 #include "policy.h"
 #include "registry.h"
 #include "serial.h"
+#include "tags.h"
 
 #define HIST_N          12
 #define BACKOFF_MIN_MS  500
@@ -117,7 +118,7 @@ struct mb_mq {
 	unsigned n;
 };
 
-enum master_kind { MASTER_TCP, MASTER_SERIAL };
+enum master_kind { MASTER_TCP, MASTER_SERIAL, MASTER_AGENT };
 
 struct mb_master {
 	enum master_kind kind;
@@ -276,9 +277,16 @@ struct mbgw {
 	struct mb_stats st;          /* all masters together */
 	uint64_t accepted, refused, evicted;
 	struct capture cap;
+	struct agent *agent;         /* agent mode, else NULL */
 };
 
 static void chan_kick(struct mb_chan *ch);
+struct agent;
+static void agent_answer(struct mbgw *gw, uint16_t tid, const uint8_t *pdu,
+    size_t len);
+static void agent_serve(struct mb_master *m, uint16_t tid, uint8_t unit,
+    const uint8_t *pdu, size_t len);
+static void agent_forget(struct mbgw *gw, struct mb_master *m);
 static void ser_kick(struct mb_chan *ch);
 static void tcp_kick(struct mb_chan *ch);
 static void chan_open(struct mb_chan *ch);
@@ -638,6 +646,11 @@ master_send(struct mb_master *m, uint16_t tid, uint8_t unit,
 	size_t n;
 	struct mb_chan *line;
 
+	if (m->kind == MASTER_AGENT) {
+		(void)unit;
+		agent_answer(m->gw, tid, pdu, len);
+		return;
+	}
 	if (m->kind == MASTER_TCP) {
 		if (modbus_tcp_encode(tid, unit, pdu, len, out, sizeof(out),
 		    &n) == 0) {
@@ -671,7 +684,9 @@ master_exception(struct mb_master *m, uint16_t tid, uint8_t unit,
 	uint8_t pdu[MODBUS_EXCEPTION_PDU_LEN];
 	struct mb_stats *s[2] = { &m->st, &m->gw->st };
 
-	if (m->gw->exceptions == POLICY_MODBUS_EXC_SILENT) {
+	/* Silence is for masters that cannot take exceptions; not the agent. */
+	if (m->gw->exceptions == POLICY_MODBUS_EXC_SILENT &&
+	    m->kind != MASTER_AGENT) {
 		m->st.dropped++;
 		return;
 	}
@@ -917,6 +932,78 @@ report_malformed(struct mb_master *m, const uint8_t *pdu, size_t len,
 	    "pdu", hex, "suppressed", sup, NULL);
 }
 
+/*
+ * Queue a request for ch on m's queue: unit is what m addressed, unit_out
+ * what goes on the channel; retries < 0 takes the channel's.  A full
+ * queue is answered 0x06.
+ */
+static void
+chan_enqueue(struct mb_master *m, struct mb_chan *ch, uint16_t tid,
+    uint8_t unit, uint8_t unit_out, const uint8_t *pdu, size_t len,
+    int retries)
+{
+	struct mb_mq *mq;
+	struct mb_req *r;
+
+	LIST_FOREACH(mq, &m->mqs, mlink)
+		if (mq->ch == ch)
+			break;
+	/* The agent has at most one request per command in flight. */
+	if (mq != NULL && mq->n >= MBGW_QUEUE_MAX && m->kind != MASTER_AGENT) {
+		master_exception(m, tid, unit, pdu[0],
+		    MODBUS_EX_SERVER_DEVICE_BUSY);
+		return;
+	}
+	r = calloc(1, sizeof(*r));
+	if (mq == NULL && r != NULL) {
+		mq = calloc(1, sizeof(*mq));
+		if (mq != NULL) {
+			mq->m = m;
+			mq->ch = ch;
+			TAILQ_INIT(&mq->reqs);
+			LIST_INSERT_HEAD(&m->mqs, mq, mlink);
+		}
+	}
+	if (r == NULL || mq == NULL) {
+		free(r);
+		master_exception(m, tid, unit, pdu[0],
+		    MODBUS_EX_SERVER_DEVICE_BUSY);
+		return;
+	}
+	r->m = m;
+	r->ch = ch;
+	r->tid = tid;
+	r->unit_in = unit;
+	r->unit_out = unit_out;
+	r->broadcast = unit == MODBUS_BROADCAST_UNIT;
+	r->write = !fc_is_read(pdu[0]);
+	r->priority = m->priority;
+	r->t_arrive = now_us();
+	if (retries >= 0)
+		r->tries_left = (uint8_t)retries;
+	else if (ch->kind == CH_SERIAL)
+		r->tries_left = r->broadcast ? 0 : r->write ?
+		    ch->scfg.write_retries : ch->scfg.read_retries;
+	else
+		r->tries_left = r->write ? ch->tcfg.write_retries :
+		    ch->tcfg.read_retries;
+	memcpy(r->pdu, pdu, len);
+	r->pdu_len = len;
+	r->state = RQ_QUEUED;
+	r->mq = mq;
+	TAILQ_INSERT_TAIL(&m->reqs, r, mlink);
+	m->n_reqs++;
+	if (mq->n++ == 0)
+		TAILQ_INSERT_TAIL(&ch->ring[r->priority ? 0 : 1], mq, ring);
+	TAILQ_INSERT_TAIL(&mq->reqs, r, q);
+	ch->queued++;
+	ch->st.requests++;
+	stats_depth(&ch->st, +1);
+	if (!r->broadcast && slave_get(ch, r->unit_out) != NULL)
+		ch->slaves[r->unit_out]->st.requests++;
+	chan_kick(ch);
+}
+
 /* modbus.firewall: true when the request was refused (and answered). */
 static bool
 firewall_denies(struct mb_master *m, uint16_t tid, uint8_t unit,
@@ -994,8 +1081,6 @@ gw_request(struct mb_master *m, uint16_t tid, uint8_t unit,
 	struct mbgw *gw = m->gw;
 	const struct policy_modbus_route *rt;
 	struct mb_chan *ch;
-	struct mb_mq *mq;
-	struct mb_req *r;
 	uint8_t exc = 0;
 
 	m->st.requests++;
@@ -1019,6 +1104,10 @@ gw_request(struct mb_master *m, uint16_t tid, uint8_t unit,
 	}
 	if (firewall_denies(m, tid, unit, pdu, len))
 		return;
+	if (gw->agent != NULL) {
+		agent_serve(m, tid, unit, pdu, len);
+		return;
+	}
 	rt = route_find(gw, m->port, unit);
 	ch = rt != NULL ? chan_find(gw, rt->channel) : NULL;
 	if (ch == NULL || ch->slave_role ||
@@ -1039,60 +1128,7 @@ gw_request(struct mb_master *m, uint16_t tid, uint8_t unit,
 			    MODBUS_EX_ILLEGAL_FUNCTION);
 		return;
 	}
-	LIST_FOREACH(mq, &m->mqs, mlink)
-		if (mq->ch == ch)
-			break;
-	if (mq != NULL && mq->n >= MBGW_QUEUE_MAX) {
-		master_exception(m, tid, unit, pdu[0],
-		    MODBUS_EX_SERVER_DEVICE_BUSY);
-		return;
-	}
-	r = calloc(1, sizeof(*r));
-	if (mq == NULL && r != NULL) {
-		mq = calloc(1, sizeof(*mq));
-		if (mq != NULL) {
-			mq->m = m;
-			mq->ch = ch;
-			TAILQ_INIT(&mq->reqs);
-			LIST_INSERT_HEAD(&m->mqs, mq, mlink);
-		}
-	}
-	if (r == NULL || mq == NULL) {
-		free(r);
-		master_exception(m, tid, unit, pdu[0],
-		    MODBUS_EX_SERVER_DEVICE_BUSY);
-		return;
-	}
-	r->m = m;
-	r->ch = ch;
-	r->tid = tid;
-	r->unit_in = unit;
-	r->unit_out = route_unit(rt, unit);
-	r->broadcast = unit == MODBUS_BROADCAST_UNIT;
-	r->write = !fc_is_read(pdu[0]);
-	r->priority = m->priority;
-	r->t_arrive = now_us();
-	if (ch->kind == CH_SERIAL)
-		r->tries_left = r->broadcast ? 0 : r->write ?
-		    ch->scfg.write_retries : ch->scfg.read_retries;
-	else
-		r->tries_left = r->write ? ch->tcfg.write_retries :
-		    ch->tcfg.read_retries;
-	memcpy(r->pdu, pdu, len);
-	r->pdu_len = len;
-	r->state = RQ_QUEUED;
-	r->mq = mq;
-	TAILQ_INSERT_TAIL(&m->reqs, r, mlink);
-	m->n_reqs++;
-	if (mq->n++ == 0)
-		TAILQ_INSERT_TAIL(&ch->ring[r->priority ? 0 : 1], mq, ring);
-	TAILQ_INSERT_TAIL(&mq->reqs, r, q);
-	ch->queued++;
-	ch->st.requests++;
-	stats_depth(&ch->st, +1);
-	if (!r->broadcast && slave_get(ch, r->unit_out) != NULL)
-		ch->slaves[r->unit_out]->st.requests++;
-	chan_kick(ch);
+	chan_enqueue(m, ch, tid, unit, route_unit(rt, unit), pdu, len, -1);
 }
 
 /* --- masters --------------------------------------------------------- */
@@ -1126,6 +1162,7 @@ master_close(struct mb_master *m, const char *why)
 
 	log_debug("modbus: %s: closed (%s)", m->peer, why);
 	master_orphan(m);
+	agent_forget(gw, m);
 	if (m->kind == MASTER_TCP) {
 		TAILQ_REMOVE(&gw->conns, m, link);
 		gw->n_conns--;
@@ -1661,6 +1698,12 @@ static void
 ser_kick(struct mb_chan *ch)
 {
 	uint64_t now, at, gap;
+
+	/* Unplugged and backing off: answer at once, like a TCP channel. */
+	if (ch->state == CS_DOWN) {
+		chan_fail_queued(ch, MODBUS_EX_GATEWAY_TARGET_FAILED);
+		return;
+	}
 
 	while (ch->state == CS_IDLE && ch->fd >= 0 && !ch->slave_role) {
 		if (ch->cur == NULL)
@@ -2384,6 +2427,884 @@ mbgw_fd_ready(struct mbgw *gw, uint32_t token, int fd, int err,
 		close(fd);
 }
 
+/* --- agent mode ----------------------------------------------------------- */
+
+/*
+ * Agent mode (MGate "data station"): poll commands fill the tag table;
+ * the listeners answer from it, by modbus.agent.map.  The agent is one
+ * more master on the channels, so transparent fairness applies.  A
+ * client's write goes into its tag's write command and is answered when
+ * the device confirmed that command.
+ */
+#define AGENT_BACKOFF_MAX_MS 30000
+#define AGENT_WAIT_TICK_MS   50
+#define AGENT_NOSTATUS       UINT32_MAX
+
+struct agent_ref {             /* a tag in a command's data */
+	uint32_t tag;
+	uint16_t at, size;     /* words, or bits for coil/discrete functions */
+};
+
+struct agent_wait {            /* a client's write riding on a command */
+	TAILQ_ENTRY(agent_wait) link;
+	struct mb_master *m;   /* NULL once it has gone */
+	uint16_t tid;
+	uint8_t unit;
+	uint8_t echo[5];       /* fc, address, value or quantity */
+	uint64_t deadline;
+};
+TAILQ_HEAD(agent_waits, agent_wait);
+
+struct agent_cmd {
+	const struct policy_modbus_command *pc;
+	struct agent *a;
+	uint16_t index;
+	struct event *timer;
+	bool bits;             /* coil/discrete functions */
+	bool write;
+	bool inflight, dirty, ok;
+	unsigned fails;        /* consecutive failed polls */
+	uint64_t polls, good, bad, overruns;
+	uint64_t started, period_sum, period_n;
+	struct timespec last_ok;
+	char last_error[64];
+	struct agent_ref *refs, *wrefs;
+	size_t n_refs, n_wrefs;
+	bool *wset;            /* per wref: its slot in the data holds a value */
+	uint16_t words[125];
+	uint8_t bitv[(1968 + 7) / 8];
+	struct agent_waits inflight_waits, next_waits;
+};
+
+struct agent_entry {           /* one tag at an address of the server */
+	uint16_t address, size;
+	uint32_t tag;          /* AGENT_NOSTATUS: a command's status bit */
+	uint32_t cmd;          /* status bit: the command; else its write command or -1 */
+};
+
+struct agent {
+	struct mbgw *gw;
+	struct tags *tags;
+	struct mb_master master;
+	size_t n_cmds;
+	struct agent_cmd *cmds;
+	struct agent_entry *tab[4];
+	size_t n_tab[4];
+	enum policy_mb_bad_quality bad_quality;
+	uint32_t write_timeout_ms;
+	struct event *wait_timer;
+};
+
+static uint64_t
+realtime_now(struct timespec *ts)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	return 0;
+}
+
+static bool
+fc_bits(uint8_t fc)
+{
+	return fc == 1 || fc == 2 || fc == 5 || fc == 15;
+}
+
+static void agent_send(struct agent_cmd *c);
+
+static void
+agent_finish_waits(struct agent *a, struct agent_waits *w, uint8_t code)
+{
+	struct agent_wait *x;
+
+	while ((x = TAILQ_FIRST(w)) != NULL) {
+		TAILQ_REMOVE(w, x, link);
+		if (x->m != NULL) {
+			if (code == 0)
+				master_send(x->m, x->tid, x->unit, x->echo,
+				    sizeof(x->echo));
+			else
+				master_exception(x->m, x->tid, x->unit,
+				    x->echo[0], code);
+		}
+		free(x);
+	}
+	(void)a;
+}
+
+static void
+agent_schedule(struct agent_cmd *c, uint64_t delay_ms)
+{
+	if (c->pc->trigger == POLICY_MB_TRIGGER_DISABLED && !c->dirty)
+		return;
+	timer_us(c->timer, delay_ms * 1000u);
+}
+
+/* The answer to command tid (its index), from a slave or the gateway. */
+static void
+agent_answer(struct mbgw *gw, uint16_t tid, const uint8_t *pdu, size_t len)
+{
+	struct agent *a = gw->agent;
+	struct agent_cmd *c;
+	struct timespec ts;
+	uint64_t now = now_us(), next;
+	size_t i;
+	bool failed = len >= 2 && (pdu[0] & MODBUS_FUNC_EXCEPTION_BIT);
+	uint8_t code = failed ? pdu[1] : 0;
+
+	if (a == NULL || tid >= a->n_cmds)
+		return;
+	c = &a->cmds[tid];
+	c->inflight = false;
+	c->polls++;
+	realtime_now(&ts);
+	if (failed) {
+		/* 0x0A, 0x0B, 0x06 come from the gateway: the line failed. */
+		bool comm = code == MODBUS_EX_GATEWAY_PATH_UNAVAILABLE ||
+		    code == MODBUS_EX_GATEWAY_TARGET_FAILED ||
+		    code == MODBUS_EX_SERVER_DEVICE_BUSY;
+
+		c->bad++;
+		c->fails++;
+		c->ok = false;
+		snprintf(c->last_error, sizeof(c->last_error), comm ?
+		    "no answer (exception 0x%02X)" : "device exception 0x%02X",
+		    code);
+		for (i = 0; i < c->n_refs; i++)
+			(void)tags_set_bad(a->tags, c->refs[i].tag, comm ?
+			    TAG_REASON_COMM_FAILURE : TAG_REASON_DEVICE_EXCEPTION,
+			    comm ? 0 : code, &ts);
+		agent_finish_waits(a, &c->inflight_waits, comm ?
+		    MODBUS_EX_GATEWAY_TARGET_FAILED : code);
+	} else {
+		c->good++;
+		c->fails = 0;
+		c->ok = true;
+		c->last_ok = ts;
+		c->last_error[0] = '\0';
+		for (i = 0; i < c->n_refs && !c->write; i++) {
+			const struct agent_ref *r = &c->refs[i];
+			const struct tag_def *d = tags_def(a->tags, r->tag);
+			struct tag_value v;
+			uint16_t w[125];
+			size_t k;
+
+			if (c->bits) {
+				if (len < 2 + (size_t)(r->at / 8) + 1)
+					continue;
+				(void)tags_set(a->tags, r->tag, tag_in_bool(
+				    (pdu[2 + r->at / 8] >> (r->at % 8)) & 1), &ts);
+				continue;
+			}
+			if (len < 2 + 2u * ((size_t)r->at + r->size))
+				continue;
+			for (k = 0; k < r->size; k++)
+				w[k] = (uint16_t)(pdu[2 + 2 * (r->at + k)] << 8 |
+				    pdu[3 + 2 * (r->at + k)]);
+			if (d->type == TAG_BOOL)
+				(void)tags_set(a->tags, r->tag, tag_in_bool(w[0] != 0),
+				    &ts);
+			else if (tag_decode(d->type, d->length,
+			    (enum tag_swap)c->pc->swap, w, r->size, &v) == 0)
+				(void)tags_set_value(a->tags, r->tag, &v, &ts);
+			else
+				(void)tags_set_bad(a->tags, r->tag,
+				    TAG_REASON_OUT_OF_RANGE, 0, &ts);
+		}
+		agent_finish_waits(a, &c->inflight_waits, 0);
+	}
+	/* A write that arrived meanwhile goes now, with the new data. */
+	if (c->dirty) {
+		agent_send(c);
+		return;
+	}
+	if (c->pc->trigger != POLICY_MB_TRIGGER_CYCLIC)
+		return;
+	if (failed) {
+		next = (uint64_t)c->pc->interval_ms << (c->fails < 6 ? c->fails :
+		    6);
+		if (next > AGENT_BACKOFF_MAX_MS && c->pc->interval_ms <
+		    AGENT_BACKOFF_MAX_MS)
+			next = AGENT_BACKOFF_MAX_MS;
+		agent_schedule(c, next);
+	} else {
+		/* Fixed rate: the next poll is an interval after this one began. */
+		uint64_t elapsed = (now - c->started) / 1000u;
+
+		agent_schedule(c, elapsed >= c->pc->interval_ms ? 0 :
+		    c->pc->interval_ms - elapsed);
+	}
+}
+
+/* Build and queue the command's request. */
+static void
+agent_send(struct agent_cmd *c)
+{
+	const struct policy_modbus_command *pc = c->pc;
+	struct agent *a = c->a;
+	struct mb_chan *ch = chan_find(a->gw, pc->channel);
+	uint8_t pdu[MODBUS_MAX_PDU];
+	size_t n = 0, i, nb;
+	uint64_t now = now_us();
+
+	if (c->started != 0) {
+		c->period_sum += now - c->started;
+		c->period_n++;
+	}
+	c->started = now;
+	/* What it sends is what the waits now ride on. */
+	TAILQ_CONCAT(&c->inflight_waits, &c->next_waits, link);
+	c->dirty = false;
+	pdu[n++] = pc->function;
+	pdu[n++] = (uint8_t)(pc->address >> 8);
+	pdu[n++] = (uint8_t)pc->address;
+	switch (pc->function) {
+	case 5:
+		pdu[n++] = (c->bitv[0] & 1) ? 0xFF : 0x00;
+		pdu[n++] = 0;
+		break;
+	case 6:
+		pdu[n++] = (uint8_t)(c->words[0] >> 8);
+		pdu[n++] = (uint8_t)c->words[0];
+		break;
+	case 15:
+		nb = ((size_t)pc->quantity + 7) / 8;
+		pdu[n++] = (uint8_t)(pc->quantity >> 8);
+		pdu[n++] = (uint8_t)pc->quantity;
+		pdu[n++] = (uint8_t)nb;
+		memcpy(pdu + n, c->bitv, nb);
+		n += nb;
+		break;
+	case 16:
+	case 23:
+		pdu[n++] = (uint8_t)(pc->quantity >> 8);
+		pdu[n++] = (uint8_t)pc->quantity;
+		nb = pc->quantity;
+		if (pc->function == 23) {
+			pdu[n++] = (uint8_t)(pc->write_address >> 8);
+			pdu[n++] = (uint8_t)pc->write_address;
+			pdu[n++] = (uint8_t)(pc->write_quantity >> 8);
+			pdu[n++] = (uint8_t)pc->write_quantity;
+			nb = pc->write_quantity;
+		}
+		pdu[n++] = (uint8_t)(2 * nb);
+		for (i = 0; i < nb; i++) {
+			pdu[n++] = (uint8_t)(c->words[i] >> 8);
+			pdu[n++] = (uint8_t)c->words[i];
+		}
+		break;
+	default:                        /* 1 2 3 4: quantity */
+		pdu[n++] = (uint8_t)(pc->quantity >> 8);
+		pdu[n++] = (uint8_t)pc->quantity;
+		break;
+	}
+	c->inflight = true;
+	if (ch == NULL || ch->slave_role) {
+		/* The checker resolves channels; this is a removed one. */
+		uint8_t ex[2] = { (uint8_t)(pc->function | 0x80),
+		    MODBUS_EX_GATEWAY_PATH_UNAVAILABLE };
+
+		agent_answer(a->gw, c->index, ex, sizeof(ex));
+		return;
+	}
+	chan_enqueue(&a->master, ch, c->index, pc->unit, pc->unit, pdu, n,
+	    pc->retries);
+}
+
+static void
+agent_due(evutil_socket_t fd, short what, void *arg)
+{
+	struct agent_cmd *c = arg;
+	struct timespec ts;
+	size_t i;
+
+	(void)fd;
+	(void)what;
+	if (c->inflight) {
+		/* The line cannot keep up with this interval. */
+		c->overruns++;
+		realtime_now(&ts);
+		for (i = 0; i < c->n_refs && !c->write; i++)
+			(void)tags_poll_missed(c->a->tags, c->refs[i].tag, &ts);
+		agent_schedule(c, c->pc->interval_ms);
+		return;
+	}
+	agent_send(c);
+}
+
+/* Writes wait at most write_timeout_ms for their command. */
+static void
+agent_wait_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct agent *a = arg;
+	uint64_t now = now_us();
+	struct agent_wait *x, *nx;
+	size_t i;
+	bool any = false;
+	struct agent_waits *lists[2];
+	int l;
+
+	(void)fd;
+	(void)what;
+	for (i = 0; i < a->n_cmds; i++) {
+		lists[0] = &a->cmds[i].inflight_waits;
+		lists[1] = &a->cmds[i].next_waits;
+		for (l = 0; l < 2; l++)
+			for (x = TAILQ_FIRST(lists[l]); x != NULL; x = nx) {
+				nx = TAILQ_NEXT(x, link);
+				if (now < x->deadline) {
+					any = true;
+					continue;
+				}
+				TAILQ_REMOVE(lists[l], x, link);
+				if (x->m != NULL)
+					master_exception(x->m, x->tid, x->unit,
+					    x->echo[0],
+					    MODBUS_EX_GATEWAY_TARGET_FAILED);
+				free(x);
+			}
+	}
+	if (any)
+		timer_us(a->wait_timer, AGENT_WAIT_TICK_MS * 1000u);
+}
+
+static void
+agent_forget(struct mbgw *gw, struct mb_master *m)
+{
+	struct agent *a = gw->agent;
+	struct agent_wait *x;
+	size_t i;
+
+	for (i = 0; a != NULL && i < a->n_cmds; i++) {
+		TAILQ_FOREACH(x, &a->cmds[i].inflight_waits, link)
+			if (x->m == m)
+				x->m = NULL;
+		TAILQ_FOREACH(x, &a->cmds[i].next_waits, link)
+			if (x->m == m)
+				x->m = NULL;
+	}
+}
+
+/* The entry of table holding address, or NULL (sorted, disjoint). */
+static const struct agent_entry *
+agent_lookup(const struct agent *a, unsigned table, uint32_t address)
+{
+	size_t lo = 0, hi = a->n_tab[table];
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		const struct agent_entry *e = &a->tab[table][mid];
+
+		if (address < e->address)
+			hi = mid;
+		else if (address >= (uint32_t)e->address + e->size)
+			lo = mid + 1;
+		else
+			return e;
+	}
+	return NULL;
+}
+
+/* Words (or bit) of an entry's current value; false: answer 0x04. */
+static bool
+agent_value(const struct agent *a, const struct agent_entry *e,
+    uint16_t *w)
+{
+	struct tag_state st;
+	const struct tag_def *d;
+
+	if (e->tag == AGENT_NOSTATUS) {
+		w[0] = a->cmds[e->cmd].ok;
+		return true;
+	}
+	if (tags_get(a->tags, e->tag, &st) < 0)
+		return false;
+	if (st.quality == TAG_QUALITY_BAD &&
+	    (a->bad_quality == POLICY_MB_BAD_EXCEPTION ||
+	    st.reason == TAG_REASON_WAITING))
+		return false;
+	d = tags_def(a->tags, e->tag);
+	if (d->type == TAG_BOOL) {
+		w[0] = st.raw.b ? 1 : 0;
+		return true;
+	}
+	return tag_encode(&st.raw, d->length, TAG_SWAP_NONE, w, e->size) == 0;
+}
+
+static const unsigned fc_table[] = {
+	[1] = POLICY_MB_COILS, [2] = POLICY_MB_DISCRETE_INPUTS,
+	[3] = POLICY_MB_HOLDING_REGISTERS, [4] = POLICY_MB_INPUT_REGISTERS,
+	[5] = POLICY_MB_COILS, [6] = POLICY_MB_HOLDING_REGISTERS,
+	[15] = POLICY_MB_COILS, [16] = POLICY_MB_HOLDING_REGISTERS,
+};
+
+/* A read, answered from memory. */
+static void
+agent_read(struct mb_master *m, uint16_t tid, uint8_t unit,
+    const uint8_t *pdu)
+{
+	struct agent *a = m->gw->agent;
+	unsigned table = fc_table[pdu[0]];
+	uint32_t addr = (uint32_t)(pdu[1] << 8 | pdu[2]);
+	uint32_t qty = (uint32_t)(pdu[3] << 8 | pdu[4]), i;
+	uint8_t out[MODBUS_MAX_PDU];
+	uint16_t w[128];
+	size_t n = 2;
+	const struct agent_entry *e;
+
+	memset(out, 0, sizeof(out));
+	out[0] = pdu[0];
+	for (i = 0; i < qty; ) {
+		e = agent_lookup(a, table, addr + i);
+		if (e == NULL) {
+			master_exception(m, tid, unit, pdu[0],
+			    MODBUS_EX_ILLEGAL_DATA_ADDRESS);
+			return;
+		}
+		if (!agent_value(a, e, w)) {
+			master_exception(m, tid, unit, pdu[0],
+			    MODBUS_EX_SERVER_DEVICE_FAILURE);
+			return;
+		}
+		if (pdu[0] <= 2) {             /* bits: an entry is one bit */
+			if (w[0])
+				out[2 + i / 8] |= (uint8_t)(1u << (i % 8));
+			i++;
+			continue;
+		}
+		/* Registers: the requested part of this tag's words. */
+		for (; i < qty && addr + i < (uint32_t)e->address + e->size;
+		    i++) {
+			uint16_t v = w[addr + i - e->address];
+
+			out[2 + 2 * i] = (uint8_t)(v >> 8);
+			out[3 + 2 * i] = (uint8_t)v;
+		}
+	}
+	n = pdu[0] <= 2 ? 2 + (qty + 7) / 8 : 2 + 2 * (size_t)qty;
+	out[1] = (uint8_t)(n - 2);
+	master_send(m, tid, unit, out, n);
+}
+
+/* Put a tag's raw value into its slot of write command c's data. */
+static int
+agent_place(struct agent_cmd *c, size_t r, const struct tag_def *d,
+    const struct tag_value *v)
+{
+	uint16_t at = c->wrefs[r].at;
+
+	if (c->bits) {
+		if (v->b)
+			c->bitv[at / 8] |= (uint8_t)(1u << (at % 8));
+		else
+			c->bitv[at / 8] &= (uint8_t)~(1u << (at % 8));
+	} else if (d->type == TAG_BOOL)
+		c->words[at] = v->b ? 1 : 0;
+	else if (tag_encode(v, d->length, (enum tag_swap)c->pc->swap,
+	    c->words + at, c->wrefs[r].size) < 0)
+		return -1;
+	c->wset[r] = true;
+	return 0;
+}
+
+/*
+ * A write: into its tags' write command, answered when the device
+ * confirmed that command.  Whole tags of one write command only; the
+ * command's other tags go with the values they last had (never a made-up
+ * zero: without one, the write is refused with 0x04).
+ */
+static void
+agent_write(struct mb_master *m, uint16_t tid, uint8_t unit,
+    const uint8_t *pdu, size_t len)
+{
+	struct agent *a = m->gw->agent;
+	unsigned table = fc_table[pdu[0]];
+	uint32_t addr = (uint32_t)(pdu[1] << 8 | pdu[2]), qty, i;
+	const uint8_t *data;
+	struct agent_cmd *c = NULL;
+	struct agent_wait *x;
+	struct { size_t r; struct tag_value v; } put[125];
+	size_t n_put = 0, r, k;
+	uint16_t w[128];
+	bool mine;
+
+	(void)len;
+	if (pdu[0] == 5 || pdu[0] == 6) {
+		qty = 1;
+		data = pdu + 3;
+	} else {
+		qty = (uint32_t)(pdu[3] << 8 | pdu[4]);
+		data = pdu + 6;
+	}
+	for (i = 0; i < qty; ) {
+		const struct agent_entry *e = agent_lookup(a, table, addr + i);
+		const struct tag_def *d;
+
+		if (e == NULL || e->tag == AGENT_NOSTATUS ||
+		    e->cmd == UINT32_MAX || addr + i != e->address ||
+		    i + e->size > qty || n_put == 125 ||
+		    (c != NULL && &a->cmds[e->cmd] != c))
+			goto illegal;
+		c = &a->cmds[e->cmd];
+		for (r = 0; r < c->n_wrefs && c->wrefs[r].tag != e->tag; r++)
+			;
+		if (r == c->n_wrefs)
+			goto illegal;
+		d = tags_def(a->tags, e->tag);
+		if (pdu[0] == 5)
+			w[0] = pdu[3] == 0xFF;
+		else if (pdu[0] == 15)
+			w[0] = (data[i / 8] >> (i % 8)) & 1;
+		else
+			for (k = 0; k < e->size; k++)
+				w[k] = (uint16_t)(data[2 * (i + k)] << 8 |
+				    data[2 * (i + k) + 1]);
+		put[n_put].r = r;
+		if (d->type == TAG_BOOL) {
+			put[n_put].v.type = TAG_BOOL;
+			put[n_put].v.b = w[0] != 0;
+		} else if (tag_decode(d->type, d->length, TAG_SWAP_NONE, w,
+		    e->size, &put[n_put].v) < 0) {
+			master_exception(m, tid, unit, pdu[0],
+			    MODBUS_EX_ILLEGAL_DATA_VALUE);
+			return;
+		}
+		n_put++;
+		i += e->size;
+	}
+	if (c == NULL)
+		goto illegal;
+	/* The command's other tags: their last value, or no write at all. */
+	for (r = 0; r < c->n_wrefs; r++) {
+		struct tag_state st;
+
+		for (k = 0, mine = false; k < n_put; k++)
+			mine = mine || put[k].r == r;
+		if (mine || c->wset[r])
+			continue;
+		if (tags_get(a->tags, c->wrefs[r].tag, &st) < 0 ||
+		    st.source_ts.tv_sec == 0) {
+			master_exception(m, tid, unit, pdu[0],
+			    MODBUS_EX_SERVER_DEVICE_FAILURE);
+			return;
+		}
+		if (agent_place(c, r, tags_def(a->tags, c->wrefs[r].tag),
+		    &st.raw) < 0)
+			goto illegal;
+	}
+	for (k = 0; k < n_put; k++)
+		if (agent_place(c, put[k].r, tags_def(a->tags,
+		    c->wrefs[put[k].r].tag), &put[k].v) < 0) {
+			master_exception(m, tid, unit, pdu[0],
+			    MODBUS_EX_ILLEGAL_DATA_VALUE);
+			return;
+		}
+	if ((x = calloc(1, sizeof(*x))) == NULL) {
+		master_exception(m, tid, unit, pdu[0],
+		    MODBUS_EX_SERVER_DEVICE_FAILURE);
+		return;
+	}
+	x->m = m;
+	x->tid = tid;
+	x->unit = unit;
+	memcpy(x->echo, pdu, 5);
+	x->deadline = now_us() + (uint64_t)a->write_timeout_ms * 1000u;
+	TAILQ_INSERT_TAIL(&c->next_waits, x, link);
+	if (!evtimer_pending(a->wait_timer, NULL))
+		timer_us(a->wait_timer, AGENT_WAIT_TICK_MS * 1000u);
+	c->dirty = true;
+	if (!c->inflight)
+		agent_send(c);
+	return;
+illegal:
+	master_exception(m, tid, unit, pdu[0], MODBUS_EX_ILLEGAL_DATA_ADDRESS);
+}
+
+static void
+agent_serve(struct mb_master *m, uint16_t tid, uint8_t unit,
+    const uint8_t *pdu, size_t len)
+{
+	switch (pdu[0]) {
+	case 1: case 2: case 3: case 4:
+		agent_read(m, tid, unit, pdu);
+		return;
+	case 5: case 6: case 15: case 16:
+		agent_write(m, tid, unit, pdu, len);
+		return;
+	default:
+		/* FC23 and the diagnostics have no meaning for memory. */
+		master_exception(m, tid, unit, pdu[0],
+		    MODBUS_EX_ILLEGAL_FUNCTION);
+	}
+}
+
+static void
+agent_free(struct agent *a)
+{
+	size_t i;
+	unsigned t;
+
+	if (a == NULL)
+		return;
+	for (i = 0; i < a->n_cmds; i++) {
+		struct agent_cmd *c = &a->cmds[i];
+		struct agent_wait *x;
+
+		if (c->timer != NULL)
+			event_free(c->timer);
+		/* A policy change ends the writes in flight: 0x0B, not silence. */
+		agent_finish_waits(a, &c->inflight_waits,
+		    MODBUS_EX_GATEWAY_TARGET_FAILED);
+		agent_finish_waits(a, &c->next_waits,
+		    MODBUS_EX_GATEWAY_TARGET_FAILED);
+		(void)x;
+		free(c->refs);
+		free(c->wrefs);
+		free(c->wset);
+	}
+	/* Requests of the agent still on a channel complete into nothing. */
+	master_orphan(&a->master);
+	free(a->cmds);
+	for (t = 0; t < 4; t++)
+		free(a->tab[t]);
+	if (a->wait_timer != NULL)
+		event_free(a->wait_timer);
+	tags_free(a->tags);
+	free(a);
+}
+
+static int
+entry_cmp(const void *x, const void *y)
+{
+	const struct agent_entry *a = x, *b = y;
+
+	return (int)a->address - (int)b->address;
+}
+
+/* The agent for p (mode agent), or NULL with err. */
+static struct agent *
+agent_new(struct mbgw *gw, const struct policy *p, char *err, size_t errlen)
+{
+	struct agent *a = calloc(1, sizeof(*a));
+	struct tag_def *defs = NULL;
+	size_t i, k;
+	unsigned t;
+
+	if (a == NULL || (defs = calloc(p->n_tags + 1, sizeof(*defs))) == NULL ||
+	    (a->cmds = calloc(p->modbus.n_commands + 1,
+	    sizeof(*a->cmds))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	a->gw = gw;
+	a->bad_quality = p->modbus.agent.bad_quality;
+	a->write_timeout_ms = p->modbus.agent.write_timeout_ms;
+	a->master.kind = MASTER_AGENT;
+	a->master.gw = gw;
+	snprintf(a->master.peer, sizeof(a->master.peer), "agent");
+	TAILQ_INIT(&a->master.reqs);
+	LIST_INIT(&a->master.mqs);
+	for (i = 0; i < p->n_tags; i++) {
+		const struct policy_tag *pt = &p->tags[i];
+
+		tag_def_init(&defs[i]);
+		defs[i].name = pt->name;
+		defs[i].type = (enum tag_type)pt->type;
+		defs[i].length = pt->length;
+		defs[i].scale = pt->scale;
+		defs[i].offset = pt->offset;
+		defs[i].unit = pt->unit;
+		defs[i].writable = pt->write_command[0] != '\0';
+		defs[i].stale_after = pt->stale_after;
+		defs[i].deadband = pt->deadband;
+	}
+	a->tags = tags_new(defs, p->n_tags, err, errlen);
+	if (a->tags == NULL)
+		goto fail;
+	a->n_cmds = p->modbus.n_commands;
+	for (i = 0; i < a->n_cmds; i++) {
+		struct agent_cmd *c = &a->cmds[i];
+
+		c->pc = &p->modbus.commands[i];
+		c->a = a;
+		c->index = (uint16_t)i;
+		c->bits = fc_bits(c->pc->function);
+		c->write = c->pc->function == 5 || c->pc->function == 6 ||
+		    c->pc->function == 15 || c->pc->function == 16;
+		TAILQ_INIT(&c->inflight_waits);
+		TAILQ_INIT(&c->next_waits);
+		c->refs = calloc(p->n_tags + 1, sizeof(*c->refs));
+		c->wrefs = calloc(p->n_tags + 1, sizeof(*c->wrefs));
+		c->wset = calloc(p->n_tags + 1, sizeof(*c->wset));
+		c->timer = evtimer_new(gw->base, agent_due, c);
+		if (c->refs == NULL || c->wrefs == NULL || c->wset == NULL ||
+		    c->timer == NULL) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+	}
+	/* Tags into their commands (the checker made them fit). */
+	for (i = 0; i < p->n_tags; i++) {
+		const struct policy_tag *pt = &p->tags[i];
+		uint32_t id;
+		uint16_t size;
+
+		if (tags_find(a->tags, pt->name, &id) < 0)
+			continue;
+		size = (uint16_t)tag_type_words((enum tag_type)pt->type,
+		    pt->length);
+		if (pt->command_index >= 0 &&
+		    (size_t)pt->command_index < a->n_cmds) {
+			struct agent_cmd *c = &a->cmds[pt->command_index];
+
+			c->refs[c->n_refs++] = (struct agent_ref){ id, pt->at,
+			    c->bits ? 1 : size };
+		}
+		if (pt->write_command_index >= 0 &&
+		    (size_t)pt->write_command_index < a->n_cmds) {
+			struct agent_cmd *c = &a->cmds[pt->write_command_index];
+
+			c->wrefs[c->n_wrefs++] = (struct agent_ref){ id,
+			    pt->write_at, c->bits ? 1 : size };
+		}
+	}
+	/* The server's tables, sorted by address. */
+	for (t = 0; t < 4; t++) {
+		a->tab[t] = calloc(p->modbus.agent.n_map + p->modbus.n_commands +
+		    1, sizeof(*a->tab[t]));
+		if (a->tab[t] == NULL) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+	}
+	for (i = 0; i < p->modbus.agent.n_map; i++) {
+		const struct policy_modbus_map_entry *me = &p->modbus.agent.map[i];
+		const struct policy_tag *pt;
+		struct agent_entry *e;
+
+		if (me->tag_index < 0 || (size_t)me->tag_index >= p->n_tags ||
+		    me->table > 3)
+			continue;
+		pt = &p->tags[me->tag_index];
+		e = &a->tab[me->table][a->n_tab[me->table]++];
+		e->address = me->address;
+		if (tags_find(a->tags, pt->name, &e->tag) < 0)
+			e->tag = 0;
+		e->size = me->table <= POLICY_MB_DISCRETE_INPUTS ? 1 :
+		    (uint16_t)tag_type_words((enum tag_type)pt->type,
+		    pt->length);
+		e->cmd = pt->write_command_index >= 0 &&
+		    (me->table == POLICY_MB_COILS ||
+		    me->table == POLICY_MB_HOLDING_REGISTERS) ?
+		    (uint32_t)pt->write_command_index : UINT32_MAX;
+	}
+	if (p->modbus.agent.status.enabled && p->modbus.agent.status.table <= 3) {
+		t = p->modbus.agent.status.table;
+		for (k = 0; k < a->n_cmds; k++) {
+			struct agent_entry *e = &a->tab[t][a->n_tab[t]++];
+
+			/* A bit per command; in registers, a register per command. */
+			e->address = (uint16_t)(p->modbus.agent.status.address + k);
+			e->size = 1;
+			e->tag = AGENT_NOSTATUS;
+			e->cmd = (uint32_t)k;
+		}
+	}
+	for (t = 0; t < 4; t++)
+		qsort(a->tab[t], a->n_tab[t], sizeof(a->tab[t][0]), entry_cmp);
+	a->wait_timer = evtimer_new(gw->base, agent_wait_tick, a);
+	if (a->wait_timer == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	free(defs);
+	return a;
+fail:
+	free(defs);
+	agent_free(a);
+	return NULL;
+}
+
+/* Start polling: cyclic commands spread over their first interval. */
+static void
+agent_start(struct agent *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->n_cmds; i++) {
+		struct agent_cmd *c = &a->cmds[i];
+		uint64_t spread = a->n_cmds > 1 ?
+		    (uint64_t)c->pc->interval_ms * i / a->n_cmds : 0;
+
+		if (c->pc->trigger == POLICY_MB_TRIGGER_CYCLIC)
+			agent_schedule(c, c->pc->initial_delay_ms + spread);
+	}
+}
+
+static json_t *
+agent_json(const struct agent *a)
+{
+	json_t *cmds = json_array();
+	size_t i;
+
+	for (i = 0; i < a->n_cmds; i++) {
+		const struct agent_cmd *c = &a->cmds[i];
+		char when[32] = "";
+		struct tm tm;
+
+		if (c->last_ok.tv_sec != 0) {
+			gmtime_r(&c->last_ok.tv_sec, &tm);
+			strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		}
+		json_array_append_new(cmds, json_pack(
+		    "{s:s s:s s:i s:i s:b s:I s:I s:I s:I s:s s:s s:i s:f}",
+		    "name", c->pc->name, "channel", c->pc->channel,
+		    "unit", c->pc->unit, "function", c->pc->function,
+		    "ok", c->ok, "polls", (json_int_t)c->polls,
+		    "good", (json_int_t)c->good, "bad", (json_int_t)c->bad,
+		    "overruns", (json_int_t)c->overruns,
+		    "last_ok", when, "last_error", c->last_error,
+		    "interval_ms", (int)c->pc->interval_ms,
+		    "period_ms", c->period_n > 0 ? (double)c->period_sum /
+		    (double)c->period_n / 1000.0 : 0.0));
+	}
+	return json_pack("{s:o s:I}", "commands", cmds,
+	    "tags", (json_int_t)tags_count(a->tags));
+}
+
+json_t *
+mbgw_tags(const struct mbgw *gw)
+{
+	const struct agent *a = gw->agent;
+	json_t *arr = json_array();
+	struct tag_state st;
+	uint32_t i;
+
+	for (i = 0; a != NULL && i < tags_count(a->tags); i++) {
+		const struct tag_def *d = tags_def(a->tags, i);
+		json_t *o;
+
+		if (tags_get(a->tags, i, &st) < 0)
+			continue;
+		o = json_pack("{s:s s:s s:s s:s s:I}", "name", d->name,
+		    "type", tag_type_name(d->type),
+		    "quality", tag_quality_name(st.quality),
+		    "reason", tag_reason_name(st.reason),
+		    "source_time", (json_int_t)st.source_ts.tv_sec);
+		if (d->type == TAG_STRING)
+			json_object_set_new(o, "value", json_stringn(
+			    (const char *)st.raw.s, st.raw.len));
+		else if (d->type == TAG_BOOL)
+			json_object_set_new(o, "value", json_boolean(st.raw.b));
+		else
+			json_object_set_new(o, "value", json_real(st.eng));
+		if (d->unit != NULL && d->unit[0] != '\0')
+			json_object_set_new(o, "unit", json_string(d->unit));
+		if (st.code != 0)
+			json_object_set_new(o, "code", json_integer(st.code));
+		json_array_append_new(arr, o);
+	}
+	return arr;
+}
+
 /* --- configuration ----------------------------------------------------- */
 
 static bool
@@ -2422,6 +3343,7 @@ mbgw_configure(struct mbgw *gw, const struct policy *p,
 	const struct policy_service *svc = &p->services[REGISTRY_MODBUS_TCP];
 	struct policy_modbus_route *routes = NULL;
 	uint64_t *hits;
+	struct agent *na = NULL;
 	struct mb_listener *l, *lnext;
 	struct mb_chan *ch, *cnext;
 	size_t i;
@@ -2429,6 +3351,15 @@ mbgw_configure(struct mbgw *gw, const struct policy *p,
 	static const int fams[2] = { AF_INET, AF_INET6 };
 
 	/* Everything that can fail first, so a failure changes nothing. */
+	if (p->modbus.mode == POLICY_MODBUS_AGENT) {
+		char aerr[256];
+
+		if ((na = agent_new(gw, p, aerr, sizeof(aerr))) == NULL) {
+			snprintf(err->msg, sizeof(err->msg), "modbus: agent: %s",
+			    aerr);
+			return -1;
+		}
+	}
 	hits = calloc(p->modbus.firewall.n_rules + 1, sizeof(uint64_t));
 	if (p->modbus.n_routes > 0 && hits != NULL) {
 		routes = calloc(p->modbus.n_routes, sizeof(*routes));
@@ -2438,6 +3369,7 @@ mbgw_configure(struct mbgw *gw, const struct policy *p,
 	}
 	if (hits == NULL || (p->modbus.n_routes > 0 && routes == NULL)) {
 		free(hits);
+		agent_free(na);
 		snprintf(err->msg, sizeof(err->msg), "modbus: out of memory");
 		return -1;
 	}
@@ -2533,6 +3465,14 @@ mbgw_configure(struct mbgw *gw, const struct policy *p,
 				if (l->port == m->port)
 					m->priority = l->priority;
 	}
+	/*
+	 * Agent mode: a new agent per policy; its tags start waiting and
+	 * are read again.  The old one's requests finish into nothing.
+	 */
+	agent_free(gw->agent);
+	gw->agent = na;
+	if (na != NULL)
+		agent_start(na);
 	/* A tighter cap applies at the next accept; idle timeouts likewise. */
 	return 0;
 }
@@ -2548,6 +3488,8 @@ mbgw_free(struct mbgw *gw)
 		return;
 	while ((m = TAILQ_FIRST(&gw->conns)) != NULL)
 		master_close(m, "shutdown");
+	agent_free(gw->agent);
+	gw->agent = NULL;
 	while ((l = TAILQ_FIRST(&gw->listeners)) != NULL) {
 		TAILQ_REMOVE(&gw->listeners, l, link);
 		listener_free(l);
@@ -2684,6 +3626,8 @@ mbgw_stats(const struct mbgw *gw)
 			break;     /* the first 1024 is enough for a human */
 	}
 	json_object_set_new(o, "masters", ms);
+	if (gw->agent != NULL)
+		json_object_set_new(o, "agent", agent_json(gw->agent));
 	return o;
 }
 

@@ -101,6 +101,12 @@ json_t *mbgw_stats(const struct mbgw *gw);
 json_t *mbgw_capture(struct mbgw *gw, const char *channel, uint64_t after,
     size_t max);
 
+/*
+ * Agent mode's tags: [{name, type, value, unit, quality, reason, code,
+ * source_time}], a new array (empty in transparent mode).
+ */
+json_t *mbgw_tags(const struct mbgw *gw);
+
 /* Whether any listener is up (for status). */
 size_t mbgw_listening(const struct mbgw *gw);
 

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * fuzz_modbus_gw.c - the gateway's state machines under untrusted bytes
+ * (built twice: fuzz_modbus_gw in transparent mode, fuzz_modbus_agent
+ * with -DFUZZ_AGENT in agent mode)
  * from every side at once: a Modbus TCP master, an RTU line, an ASCII
  * line and a Modbus TCP slave, interleaved as the input says, with the
  * real event loop in between.  Built with SLUICE_FUZZING (CRC and LRC
@@ -157,6 +159,7 @@ connect_to(uint16_t port)
 	return fd;
 }
 
+#ifndef FUZZ_AGENT
 static const char policy_fmt[] =
     "services:\n"
     "  modbus-tcp: {enabled: true, port: 1502, priority_port: 1503}\n"
@@ -183,6 +186,59 @@ static const char policy_fmt[] =
     " holding_registers_write: 0-99, value_max: 1000}\n"
     "      - {name: unit3, action: deny, units: 3,"
     " holding_registers_read: 10-19}\n";
+#endif
+
+#ifdef FUZZ_AGENT
+/*
+ * Agent mode: the master's requests are served from the tag table, the
+ * lines carry the agent's polls, whose answers are the fuzzed bytes.
+ */
+static const char agent_fmt[] =
+    "services:\n"
+    "  modbus-tcp: {enabled: true, port: 1502, priority_port: 1503}\n"
+    "tags:\n"
+    "  - {name: a, type: uint16, command: r3, at: 0}\n"
+    "  - {name: b, type: float32, command: r3, at: 1, write_command: w16,"
+    " write_at: 0}\n"
+    "  - {name: s, type: string, length: 4, command: r3, at: 3}\n"
+    "  - {name: c, type: bool, command: r1, at: 2, write_command: w5}\n"
+    "  - {name: d, type: int32, scale: 0.5, command: asc, at: 0}\n"
+    "  - {name: e, type: uint16, command: tcp, at: 0, write_command: w6}\n"
+    "modbus:\n"
+    "  mode: agent\n"
+    "  serial_channels:\n"
+    "    - {name: rtu, device: /dev/fuzz-rtu, baud: 115200, parity: none,"
+    " stop_bits: 2, response_timeout_ms: 10, read_retries: 1}\n"
+    "    - {name: ascii, device: /dev/fuzz-ascii, framing: ascii, baud: 115200,"
+    " response_timeout_ms: 10}\n"
+    "  tcp_channels:\n"
+    "    - {name: plc, host: 127.0.0.1, port: %u, response_timeout_ms: 10}\n"
+    "  commands:\n"
+    "    - {name: r3, channel: rtu, unit: 1, function: 3, quantity: 5,"
+    " interval_ms: 10, swap: word}\n"
+    "    - {name: r1, channel: rtu, unit: 2, function: 1, quantity: 8,"
+    " interval_ms: 15}\n"
+    "    - {name: asc, channel: ascii, unit: 1, function: 4, quantity: 2,"
+    " interval_ms: 10}\n"
+    "    - {name: tcp, channel: plc, unit: 1, function: 3, quantity: 1,"
+    " interval_ms: 10}\n"
+    "    - {name: w16, channel: rtu, unit: 1, function: 16, address: 10,"
+    " quantity: 2}\n"
+    "    - {name: w5, channel: rtu, unit: 2, function: 5, address: 2}\n"
+    "    - {name: w6, channel: plc, unit: 1, function: 6, address: 7}\n"
+    "  agent:\n"
+    "    bad_quality: last-value\n"
+    "    write_timeout_ms: 100\n"
+    "    status: {table: discrete_inputs, address: 100}\n"
+    "    map:\n"
+    "      - {table: holding_registers, address: 0, tag: a}\n"
+    "      - {table: holding_registers, address: 1, tag: b}\n"
+    "      - {table: holding_registers, address: 3, tag: s}\n"
+    "      - {table: coils, address: 0, tag: c}\n"
+    "      - {table: input_registers, address: 0, tag: d}\n"
+    "      - {table: holding_registers, address: 10, tag: e}\n";
+#define policy_fmt agent_fmt
+#endif
 
 static struct policy *
 make_policy(void)

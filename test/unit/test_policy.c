@@ -33,6 +33,7 @@
 #include "eventlog.h"
 #include "policy.h"
 #include "registry.h"
+#include "tags.h"
 
 #define POLICY_DIR	TEST_SRCDIR "/policy"
 #define SHIPPED_DEFAULT	TEST_SRCDIR "/../etc/sluice.yaml"
@@ -93,7 +94,7 @@ static const struct bad_case bad_cases[] = {
 	{ "devices: {}\n",
 	  "t.yaml:1:1: devices: unknown key (expected one of: base, device, "
 	  "services, accessible_ip, dos_defense, firewall, password_policy, "
-	  "login_message, logging, modbus)" },
+	  "login_message, logging, tags, modbus)" },
 	{ "device:\n  nmae: x\n",
 	  "t.yaml:2:3: device.nmae: unknown key (expected one of: name, "
 	  "location, description, contact)" },
@@ -539,7 +540,7 @@ test_reserved(void **state)
 {
 	static const char *const names[] = {
 		"console", "accounts", "certificates", "tls", "snmp", "mail",
-		"tags", "dnp3", "iec104", "ethernet_ip", "bacnet", "update",
+		"dnp3", "iec104", "ethernet_ip", "bacnet", "update",
 	};
 	struct policy_error err;
 	char yaml[128], want[256];
@@ -1546,6 +1547,931 @@ test_modbus_bad(void **state)
 	assert_int_equal(failed, 0);
 }
 
+/* ------------------------------------------------------------------ */
+/* Agent mode: tags, commands, the agent's map                         */
+/* ------------------------------------------------------------------ */
+
+/* Lines 1-10: two channels (l1 master, sl slave) and four commands. */
+#define AG_BASE "modbus:\n  serial_channels:\n" \
+	"    - {name: l1, device: /dev/ttyS0}\n" \
+	"    - {name: sl, device: /dev/ttyS1, role: slave}\n" \
+	"  commands:\n" \
+	"    - {name: rd, channel: l1, unit: 1, function: 3, quantity: 10}\n" \
+	"    - {name: wr, channel: l1, unit: 1, function: 16, quantity: 4}\n" \
+	"    - {name: co, channel: l1, unit: 1, function: 1, quantity: 8}\n" \
+	"    - {name: rw, channel: l1, unit: 1, function: 23, quantity: 4, " \
+	"write_quantity: 2}\n"
+#define AG_TAG(t)	AG_BASE "tags:\n  - " t "\n"
+#define AG_TAGS(a, b)	AG_BASE "tags:\n  - " a "\n  - " b "\n"
+#define AG_TAGS3(a, b, c) AG_BASE "tags:\n  - " a "\n  - " b "\n  - " c "\n"
+/* Line 6: the command. */
+#define AG_CMD(c) "modbus:\n  serial_channels:\n" \
+	"    - {name: l1, device: /dev/ttyS0}\n" \
+	"    - {name: sl, device: /dev/ttyS1, role: slave}\n" \
+	"  commands:\n    - " c "\n"
+/* modbus before tags: the map names tags written after it. */
+#define AG_TAIL "tags:\n  - {name: t, command: rd}\n" \
+	"  - {name: b, type: bool, command: co}\n" \
+	"  - {name: f, type: float32, command: rd, at: 2}\n"
+#define AG_AGENT(a)	AG_BASE "  agent:\n    " a "\n" AG_TAIL
+#define AG_MAP(m)	AG_BASE "  agent:\n    map:\n      - " m "\n" AG_TAIL
+#define AG_MAP2(a, b)	AG_BASE "  agent:\n    map:\n      - " a "\n" \
+	"      - " b "\n" AG_TAIL
+#define AG_STMAP(s, m)	AG_BASE "  agent:\n    status: " s "\n" \
+	"    map:\n      - " m "\n" AG_TAIL
+
+/* Every class of refusal for tags, commands and the agent's map. */
+static void
+test_agent_bad(void **state)
+{
+	static const struct bad_case cases[] = {
+		{ "tags: {}\n",
+		  "t.yaml:1:7: tags: a mapping is not a sequence "
+		  "(expected a sequence of mappings, e.g. - name: "
+		  "boiler.temp)" },
+		{ AG_TAG("{type: bool}"),
+		  "t.yaml:11:5: tags[0]: name is missing (expected name: "
+		  "with e.g. boiler.temp)" },
+		{ AG_TAG("{name: \"a b\"}"),
+		  "t.yaml:11:12: tags[0].name: \"a b\" is not a valid name "
+		  "(expected 1 to 63 characters from A-Z a-z 0-9 . _ -)" },
+		{ AG_TAGS3("{name: a}", "{name: b}", "{name: a}"),
+		  "t.yaml:13:12: tags[2].name: \"a\" is also the name of "
+		  "tags[0] at line 11 (expected unique tag names)" },
+		{ AG_TAG("{name: a, type: float}"),
+		  "t.yaml:11:21: tags[0].type: \"float\" is not a valid "
+		  "value (expected bool, int16, uint16, int32, uint32, "
+		  "float32, float64 or string)" },
+		{ AG_TAG("{name: a, type: string}"),
+		  "t.yaml:11:5: tags[0]: length is missing (expected "
+		  "length: 1..250 with type: string)" },
+		{ AG_TAG("{name: a, type: string, length: 0}"),
+		  "t.yaml:11:37: tags[0].length: 0 is out of range for a "
+		  "string tag (expected 1..250 bytes)" },
+		{ AG_TAG("{name: a, type: string, length: 251}"),
+		  "t.yaml:11:37: tags[0].length: 251 is out of range "
+		  "(expected 0..250)" },
+		{ AG_TAG("{name: a, length: 2}"),
+		  "t.yaml:11:23: tags[0].length: 2 is not allowed with "
+		  "type: uint16 (expected 0 or no length:; a length is "
+		  "for string tags)" },
+		{ AG_TAG("{name: a, scale: 0}"),
+		  "t.yaml:11:22: tags[0].scale: 0 is not allowed "
+		  "(expected a number other than 0)" },
+		{ AG_TAG("{name: a, scale: -0.0}"),
+		  "t.yaml:11:22: tags[0].scale: -0.0 is not allowed "
+		  "(expected a number other than 0)" },
+		{ AG_TAG("{name: a, scale: abc}"),
+		  "t.yaml:11:22: tags[0].scale: \"abc\" is not a number "
+		  "(expected a decimal number, e.g. 0.1, -40 or 1.5e-3)" },
+		{ AG_TAG("{name: a, scale: .inf}"),
+		  "t.yaml:11:22: tags[0].scale: \".inf\" is not a number "
+		  "(expected a decimal number, e.g. 0.1, -40 or 1.5e-3)" },
+		{ AG_TAG("{name: a, scale: 1e999}"),
+		  "t.yaml:11:22: tags[0].scale: 1e999 is out of range "
+		  "(expected 0 or a number whose magnitude is 1e-307 to "
+		  "1e308)" },
+		{ AG_TAG("{name: a, scale: 1e-320}"),
+		  "t.yaml:11:22: tags[0].scale: 1e-320 is out of range "
+		  "(expected 0 or a number whose magnitude is 1e-307 to "
+		  "1e308)" },
+		{ AG_TAG("{name: a, scale: \"2\"}"),
+		  "t.yaml:11:22: tags[0].scale: \"2\" is not a number "
+		  "(expected a decimal number, e.g. 0.1, -40 or 1.5e-3)" },
+		{ AG_TAG("{name: a, scale: 1.}"),
+		  "t.yaml:11:22: tags[0].scale: \"1.\" is not a number "
+		  "(expected a decimal number, e.g. 0.1, -40 or 1.5e-3)" },
+		{ AG_TAG("{name: a, scale: .5}"),
+		  "t.yaml:11:22: tags[0].scale: \".5\" is not a number "
+		  "(expected a decimal number, e.g. 0.1, -40 or 1.5e-3)" },
+		{ AG_TAG("{name: a, scale: +1}"),
+		  "t.yaml:11:22: tags[0].scale: \"+1\" is not a number "
+		  "(expected a decimal number, e.g. 0.1, -40 or 1.5e-3)" },
+		{ AG_TAG("{name: a, scale: 01}"),
+		  "t.yaml:11:22: tags[0].scale: \"01\" is not a number "
+		  "(expected a decimal number, e.g. 0.1, -40 or 1.5e-3)" },
+		{ AG_TAG("{name: a, scale: 0x10}"),
+		  "t.yaml:11:22: tags[0].scale: \"0x10\" is not a number "
+		  "(expected a decimal number, e.g. 0.1, -40 or 1.5e-3)" },
+		{ AG_TAG("{name: a, scale: 1e}"),
+		  "t.yaml:11:22: tags[0].scale: \"1e\" is not a number "
+		  "(expected a decimal number, e.g. 0.1, -40 or 1.5e-3)" },
+		{ AG_TAG("{name: a, type: bool, scale: 2}"),
+		  "t.yaml:11:34: tags[0].scale: not allowed with type: "
+		  "bool (expected 1 or no scale:; scale is for numeric "
+		  "types)" },
+		{ AG_TAG("{name: a, type: string, length: 4, offset: 1}"),
+		  "t.yaml:11:48: tags[0].offset: not allowed with type: "
+		  "string (expected 0 or no offset:; offset is for "
+		  "numeric types)" },
+		{ AG_TAG("{name: a, deadband: -0.5}"),
+		  "t.yaml:11:25: tags[0].deadband: -0.5 is out of range "
+		  "(expected a number >= 0)" },
+		{ AG_TAG("{name: a, type: bool, deadband: 1}"),
+		  "t.yaml:11:37: tags[0].deadband: not allowed with type: "
+		  "bool (expected 0 or no deadband:; deadband is for "
+		  "numeric types)" },
+		{ AG_TAG("{name: a, unit: \"0123456789abcdef\"}"),
+		  "t.yaml:11:21: tags[0].unit: 16 bytes is too long "
+		  "(expected printable text of at most 15 bytes)" },
+		{ AG_TAG("{name: a, unit: \"a\\tb\"}"),
+		  "t.yaml:11:21: tags[0].unit: contains non-printable "
+		  "character U+0009 (expected printable text)" },
+		{ AG_TAG("{name: a, stale_after: 1001}"),
+		  "t.yaml:11:28: tags[0].stale_after: 1001 is out of "
+		  "range (expected 0..1000)" },
+		{ AG_TAG("{name: a, command: RD}"),
+		  "t.yaml:11:24: tags[0].command: \"RD\" is not a valid "
+		  "name (expected 1 to 31 characters from a-z 0-9 _ -, or "
+		  "\"\" for none)" },
+		{ AG_TAG("{name: a, command: nope}"),
+		  "t.yaml:11:24: tags[0].command: \"nope\" names no command "
+		  "(expected the name of a command in modbus.commands)" },
+		{ "tags:\n  - {name: a, command: nope}\n",
+		  "t.yaml:2:24: tags[0].command: \"nope\" names no command "
+		  "(expected the name of a command in modbus.commands; "
+		  "none is defined)" },
+		{ AG_TAG("{name: a, command: wr}"),
+		  "t.yaml:11:24: tags[0].command: \"wr\" is a write command "
+		  "(function 16; expected a command that reads: function "
+		  "1, 2, 3, 4 or 23)" },
+		{ AG_TAG("{name: a, write_command: rd}"),
+		  "t.yaml:11:30: tags[0].write_command: \"rd\" is a read "
+		  "command (function 3; expected a command that writes: "
+		  "function 5, 6, 15, 16 or 23)" },
+		{ AG_TAG("{name: a, command: co}"),
+		  "t.yaml:11:24: tags[0].command: uint16 does not fit "
+		  "command \"co\": function 1 carries bits (expected type: "
+		  "bool)" },
+		{ AG_TAG("{name: a, type: int32, command: co}"),
+		  "t.yaml:11:21: tags[0].type: int32 does not fit command "
+		  "\"co\": function 1 carries bits (expected type: bool)" },
+		{ AG_TAG("{name: a, at: 2}"),
+		  "t.yaml:11:19: tags[0].at: 2 without a command "
+		  "(expected 0 or no at:, or command: naming the command "
+		  "that reads the tag)" },
+		{ AG_TAG("{name: a, write_at: 2}"),
+		  "t.yaml:11:25: tags[0].write_at: 2 without a "
+		  "write_command (expected 0 or no write_at:, or "
+		  "write_command: naming the command that writes the tag)" },
+		{ AG_TAG("{name: a, type: float32, command: rd, at: 9}"),
+		  "t.yaml:11:47: tags[0].at: 9 + 2 registers (float32) "
+		  "runs past the 10 registers of command \"rd\" (expected "
+		  "at <= 8)" },
+		{ AG_TAG("{name: a, type: string, length: 30, command: rd}"),
+		  "t.yaml:11:50: tags[0].command: string takes 15 "
+		  "registers, but command \"rd\" has 10 (expected a command "
+		  "with quantity >= 15)" },
+		{ AG_TAG("{name: a, type: float64, write_command: rw}"),
+		  "t.yaml:11:45: tags[0].write_command: float64 takes 4 "
+		  "registers, but command \"rw\" has 2 (expected a command "
+		  "with write_quantity >= 4)" },
+		{ AG_TAG("{name: a, type: int16, write_command: rw, "
+		    "write_at: 2}"),
+		  "t.yaml:11:57: tags[0].write_at: 2 + 1 register (int16) "
+		  "runs past the 2 registers of command \"rw\" (expected "
+		  "write_at <= 1)" },
+		{ AG_TAGS("{name: a, type: float32, command: rd, at: 2}",
+		    "{name: b, command: rd, at: 3}"),
+		  "t.yaml:12:32: tags[1].at: register 3 of command \"rd\" "
+		  "is also read by tags[0] (\"a\") at line 11 (expected "
+		  "tags that do not overlap in a command)" },
+		{ AG_TAGS("{name: a, type: float64, command: rd, at: 2}",
+		    "{name: b, type: int32, command: rd, at: 4}"),
+		  "t.yaml:12:45: tags[1].at: registers 4-5 of command "
+		  "\"rd\" are also read by tags[0] (\"a\") at line 11 "
+		  "(expected tags that do not overlap in a command)" },
+		{ AG_TAGS("{name: a, type: int32, write_command: wr}",
+		    "{name: b, write_command: wr, at: 0}"),
+		  "t.yaml:12:30: tags[1].write_command: register 0 of "
+		  "command \"wr\" is also written by tags[0] (\"a\") at line "
+		  "11 (expected tags that do not overlap in a command)" },
+		{ AG_TAGS("{name: a, type: int32, write_command: wr, "
+		    "write_at: 2}",
+		    "{name: b, write_command: wr, write_at: 3}"),
+		  "t.yaml:12:44: tags[1].write_at: register 3 of command "
+		  "\"wr\" is also written by tags[0] (\"a\") at line 11 "
+		  "(expected tags that do not overlap in a command)" },
+		{ AG_TAGS("{name: a, type: bool, command: co, at: 7}",
+		    "{name: b, type: bool, command: co, at: 7}"),
+		  "t.yaml:12:44: tags[1].at: bit 7 of command \"co\" is "
+		  "also read by tags[0] (\"a\") at line 11 (expected tags "
+		  "that do not overlap in a command)" },
+		{ AG_TAG("{name: a, nmae: x}"),
+		  "t.yaml:11:15: tags[0].nmae: unknown key (expected one "
+		  "of: name, type, length, scale, offset, deadband, unit, "
+		  "stale_after, command, at, write_command, write_at)" },
+		{ AG_CMD("{channel: l1, unit: 1, function: 3}"),
+		  "t.yaml:6:7: modbus.commands[0]: name is missing "
+		  "(expected name: with e.g. boiler)" },
+		{ AG_CMD("{name: c, unit: 1, function: 3}"),
+		  "t.yaml:6:7: modbus.commands[0]: channel is missing "
+		  "(expected channel: with e.g. line1)" },
+		{ AG_CMD("{name: c, channel: l1, function: 3}"),
+		  "t.yaml:6:7: modbus.commands[0]: unit is missing "
+		  "(expected unit: with e.g. 1)" },
+		{ AG_CMD("{name: c, channel: l1, unit: 1}"),
+		  "t.yaml:6:7: modbus.commands[0]: function is missing "
+		  "(expected function: with e.g. 3)" },
+		{ AG_CMD("{name: c, channel: l1, unit: 0, function: 3}"),
+		  "t.yaml:6:36: modbus.commands[0].unit: 0 is out of "
+		  "range (expected 1..255)" },
+		{ AG_CMD("{name: c, channel: l1, unit: 1, function: 7}"),
+		  "t.yaml:6:49: modbus.commands[0].function: \"7\" is not a "
+		  "valid value (expected one of 1, 2, 3, 4, 5, 6, 15, 16, "
+		  "23)" },
+		{ AG_CMD("{name: c, channel: l1, unit: 1, function: 3, "
+		    "quantity: 126}"),
+		  "t.yaml:6:62: modbus.commands[0].quantity: 126 is out "
+		  "of range for function 3 (expected 1..125)" },
+		{ AG_CMD("{name: c, channel: l1, unit: 1, function: 1, "
+		    "quantity: 2001}"),
+		  "t.yaml:6:62: modbus.commands[0].quantity: 2001 is out "
+		  "of range (expected 1..2000)" },
+		{ AG_CMD("{name: c, channel: l1, unit: 1, function: 15, "
+		    "quantity: 1969}"),
+		  "t.yaml:6:63: modbus.commands[0].quantity: 1969 is out "
+		  "of range for function 15 (expected 1..1968)" },
+		{ AG_CMD("{name: c, channel: l1, unit: 1, function: 16, "
+		    "quantity: 124}"),
+		  "t.yaml:6:63: modbus.commands[0].quantity: 124 is out "
+		  "of range for function 16 (expected 1..123)" },
+		{ AG_CMD("{name: c, channel: l1, unit: 1, function: 5, "
+		    "quantity: 2}"),
+		  "t.yaml:6:62: modbus.commands[0].quantity: 2 is not "
+		  "allowed with function 5 (expected 1: it writes one "
+		  "coil)" },
+		{ AG_CMD("{name: c, channel: l1, unit: 1, function: 6, "
+		    "quantity: 2}"),
+		  "t.yaml:6:62: modbus.commands[0].quantity: 2 is not "
+		  "allowed with function 6 (expected 1: it writes one "
+		  "register)" },
+		{ AG_CMD("{name: c, channel: l1, unit: 1, function: 23, "
+		    "quantity: 126}"),
+		  "t.yaml:6:63: modbus.commands[0].quantity: 126 is out "
+		  "of range for function 23 (expected 1..125)" },
+		{ AG_CMD("{name: c, channel: l1, unit: 1, function: 3, "
+		    "quantity: 0}"),
+		  "t.yaml:6:62: modbus.commands[0].quantity: 0 is out of "
+		  "range (expected 1..2000)" },
+		{ AG_CMD("{name: c, channel: l1, unit: 1, function: 3, "
+		    "address: 65530, quantity: 7}"),
+		  "t.yaml:6:78: modbus.commands[0].quantity: address "
+		  "65530 + quantity 7 runs past address 65535 (expected "
+		  "address + quantity <= 65536)" },
+		{ AG_CMD("{name: c, channel: l1, unit: 1, function: 3, "
+		    "write_address: 5}"),
+		  "t.yaml:6:67: modbus.commands[0].write_address: 5 is "
+		  "not allowed with function 3 (expected 0 or no "
+		  "write_address:; it is for function 23 only)" },
+		{ AG_CMD("{name: c, channel: l1, unit: 1, function: 16, "
+		    "write_quantity: 2}"),
+		  "t.yaml:6:69: modbus.commands[0].write_quantity: 2 is "
+		  "not allowed with function 16 (expected 1 or no "
+		  "write_quantity:; it is for function 23 only)" },
+		{ AG_CMD("{name: c, channel: l1, unit: 1, function: 23, "
+		    "write_quantity: 122}"),
+		  "t.yaml:6:69: modbus.commands[0].write_quantity: 122 is "
+		  "out of range (expected 1..121)" },
+		{ AG_CMD("{name: c, channel: l1, unit: 1, function: 23, "
+		    "write_address: 65535, write_quantity: 2}"),
+		  "t.yaml:6:91: modbus.commands[0].write_quantity: "
+		  "write_address 65535 + write_quantity 2 runs past "
+		  "address 65535 (expected write_address + write_quantity "
+		  "<= 65536)" },
+		{ AG_CMD("{name: c, channel: l1, unit: 1, function: 3, "
+		    "trigger: on-change}"),
+		  "t.yaml:6:61: modbus.commands[0].trigger: on-change is "
+		  "for write commands (function 3 reads; expected cyclic "
+		  "or disabled)" },
+		{ AG_CMD("{name: c, channel: l1, unit: 1, function: 23, "
+		    "trigger: on-change}"),
+		  "t.yaml:6:62: modbus.commands[0].trigger: on-change is "
+		  "for write commands (function 23 reads; expected cyclic "
+		  "or disabled)" },
+		{ AG_CMD("{name: c, channel: l1, unit: 1, function: 3, "
+		    "trigger: always}"),
+		  "t.yaml:6:61: modbus.commands[0].trigger: \"always\" is "
+		  "not a valid value (expected cyclic, on-change or "
+		  "disabled)" },
+		{ AG_CMD("{name: c, channel: l1, unit: 1, function: 3, "
+		    "interval_ms: 9}"),
+		  "t.yaml:6:65: modbus.commands[0].interval_ms: 9 is out "
+		  "of range (expected 10..1200000)" },
+		{ AG_CMD("{name: c, channel: l1, unit: 1, function: 3, "
+		    "initial_delay_ms: 60001}"),
+		  "t.yaml:6:70: modbus.commands[0].initial_delay_ms: "
+		  "60001 is out of range (expected 0..60000)" },
+		{ AG_CMD("{name: c, channel: l1, unit: 1, function: 3, "
+		    "retries: 11}"),
+		  "t.yaml:6:61: modbus.commands[0].retries: 11 is out of "
+		  "range (expected 0..10)" },
+		{ AG_CMD("{name: c, channel: l1, unit: 1, function: 3, "
+		    "swap: little}"),
+		  "t.yaml:6:58: modbus.commands[0].swap: \"little\" is not "
+		  "a valid value (expected none, byte, word or both)" },
+		{ AG_CMD("{name: c, channel: nope, unit: 1, function: 3}"),
+		  "t.yaml:6:26: modbus.commands[0].channel: \"nope\" names "
+		  "no channel (expected the name of a serial or TCP "
+		  "channel: l1)" },
+		{ AG_CMD("{name: c, channel: sl, unit: 1, function: 3}"),
+		  "t.yaml:6:26: modbus.commands[0].channel: \"sl\" is a "
+		  "serial channel with role: slave, where a serial master "
+		  "sends requests (expected a channel sluice is master "
+		  "of: a serial channel with role: master, or a TCP "
+		  "channel)" },
+		{ AG_CMD("{name: c, channel: l1, unit: 1, function: 3}\n    "
+		    "- {name: c, channel: l1, unit: 2, function: 4}"),
+		  "t.yaml:7:14: modbus.commands[1].name: \"c\" is also the "
+		  "name of modbus.commands[0] at line 6 (expected unique "
+		  "command names)" },
+		{ AG_CMD("{name: c, channel: l1, unit: 1, function: 3, "
+		    "role: master}"),
+		  "t.yaml:6:52: modbus.commands[0].role: unknown key "
+		  "(expected one of: name, channel, unit, function, "
+		  "address, quantity, write_address, write_quantity, "
+		  "trigger, interval_ms, initial_delay_ms, retries, swap)" },
+		{ "modbus:\n  commands: {}\n",
+		  "t.yaml:2:13: modbus.commands: a mapping is not a "
+		  "sequence (expected a sequence of mappings, e.g. - "
+		  "name: boiler)" },
+		{ AG_AGENT("bad_quality: zero"),
+		  "t.yaml:11:18: modbus.agent.bad_quality: \"zero\" is not "
+		  "a valid value (expected exception or last-value)" },
+		{ AG_AGENT("write_timeout_ms: 99"),
+		  "t.yaml:11:23: modbus.agent.write_timeout_ms: 99 is out "
+		  "of range (expected 100..120000)" },
+		{ AG_AGENT("status: off"),
+		  "t.yaml:11:13: modbus.agent.status: \"off\" is not a "
+		  "status block (expected none, or a mapping with keys: "
+		  "table, address, e.g. {table: discrete_inputs, address: "
+		  "1000})" },
+		{ AG_AGENT("status: []"),
+		  "t.yaml:11:13: modbus.agent.status: a sequence is not a "
+		  "status block (expected none, or a mapping with keys: "
+		  "table, address, e.g. {table: discrete_inputs, address: "
+		  "1000})" },
+		{ AG_AGENT("status: {table: coils}"),
+		  "t.yaml:11:13: modbus.agent.status: address is missing "
+		  "(expected address: with e.g. 1000)" },
+		{ AG_AGENT("status: {address: 3}"),
+		  "t.yaml:11:13: modbus.agent.status: table is missing "
+		  "(expected table: with e.g. discrete_inputs)" },
+		{ AG_AGENT("status: {table: coils, address: 3, size: 1}"),
+		  "t.yaml:11:40: modbus.agent.status.size: unknown key "
+		  "(expected one of: table, address)" },
+		{ AG_AGENT("status: {table: registers, address: 3}"),
+		  "t.yaml:11:21: modbus.agent.status.table: \"registers\" "
+		  "is not a valid value (expected coils, discrete_inputs, "
+		  "input_registers or holding_registers)" },
+		{ AG_AGENT("status: {table: coils, address: 65533}"),
+		  "t.yaml:11:13: modbus.agent.status: address 65533 + 4 "
+		  "bits for 4 commands runs past address 65535 (expected "
+		  "address <= 65532)" },
+		{ AG_AGENT("status: {table: input_registers, address: 65536}"),
+		  "t.yaml:11:47: modbus.agent.status.address: 65536 is "
+		  "out of range (expected 0..65535)" },
+		{ AG_AGENT("nope: 1"),
+		  "t.yaml:11:5: modbus.agent.nope: unknown key (expected "
+		  "one of: bad_quality, write_timeout_ms, status, map)" },
+		{ AG_AGENT("map: {}"),
+		  "t.yaml:11:10: modbus.agent.map: a mapping is not a "
+		  "sequence (expected a sequence of mappings, e.g. - "
+		  "table: holding_registers)" },
+		{ AG_MAP("{table: holding_registers, address: 0}"),
+		  "t.yaml:12:9: modbus.agent.map[0]: tag is missing "
+		  "(expected tag: with e.g. boiler.temp)" },
+		{ AG_MAP("{table: holding_registers, tag: t}"),
+		  "t.yaml:12:9: modbus.agent.map[0]: address is missing "
+		  "(expected address: with e.g. 0)" },
+		{ AG_MAP("{address: 0, tag: t}"),
+		  "t.yaml:12:9: modbus.agent.map[0]: table is missing "
+		  "(expected table: with e.g. holding_registers)" },
+		{ AG_MAP("{table: holding_registers, address: 0, tag: zz}"),
+		  "t.yaml:12:53: modbus.agent.map[0].tag: \"zz\" names no "
+		  "tag (expected the name of an entry of tags)" },
+		{ AG_MAP("{table: coils, address: 0, tag: t}"),
+		  "t.yaml:12:41: modbus.agent.map[0].tag: tag \"t\" is "
+		  "uint16, but coils hold bits (expected a bool tag, or "
+		  "table: holding_registers)" },
+		{ AG_MAP("{table: discrete_inputs, address: 0, tag: f}"),
+		  "t.yaml:12:51: modbus.agent.map[0].tag: tag \"f\" is "
+		  "float32, but discrete_inputs hold bits (expected a "
+		  "bool tag, or table: input_registers)" },
+		{ AG_MAP("{table: holding_registers, address: 65535, tag: f}"),
+		  "t.yaml:12:45: modbus.agent.map[0].address: 65535 + 2 "
+		  "registers of tag \"f\" runs past address 65535 (expected "
+		  "address <= 65534)" },
+		{ AG_MAP("{table: holding_registers, address: 65536, tag: t}"),
+		  "t.yaml:12:45: modbus.agent.map[0].address: 65536 is "
+		  "out of range (expected 0..65535)" },
+		{ AG_MAP("{table: registers, address: 5, tag: b}"),
+		  "t.yaml:12:17: modbus.agent.map[0].table: \"registers\" "
+		  "is not a valid value (expected coils, discrete_inputs, "
+		  "input_registers or holding_registers)" },
+		{ AG_MAP2("{table: holding_registers, address: 0, tag: f}",
+		    "{table: holding_registers, address: 1, tag: t}"),
+		  "t.yaml:13:45: modbus.agent.map[1].address: register 1 "
+		  "of holding_registers is also used by "
+		  "modbus.agent.map[0] (tag \"f\") at line 12 (expected "
+		  "each address of a table used once)" },
+		{ AG_MAP2("{table: holding_registers, address: 5, tag: t}",
+		    "{table: holding_registers, address: 4, tag: f}"),
+		  "t.yaml:13:45: modbus.agent.map[1].address: register 5 "
+		  "of holding_registers is also used by "
+		  "modbus.agent.map[0] (tag \"t\") at line 12 (expected "
+		  "each address of a table used once)" },
+		{ AG_MAP2("{table: coils, address: 5, tag: b}",
+		    "{table: coils, address: 5, tag: b}"),
+		  "t.yaml:13:33: modbus.agent.map[1].address: bit 5 of "
+		  "coils is also used by modbus.agent.map[0] (tag \"b\") at "
+		  "line 12 (expected each address of a table used once)" },
+		{ AG_STMAP("{table: input_registers, address: 5}",
+		    "{table: input_registers, address: 5, tag: t}"),
+		  "t.yaml:13:43: modbus.agent.map[0].address: register 5 "
+		  "of input_registers is also used by modbus.agent.status "
+		  "at line 11 (expected each address of a table used once)" },
+		{ AG_STMAP("{table: coils, address: 2}",
+		    "{table: coils, address: 5, tag: b}"),
+		  "t.yaml:13:33: modbus.agent.map[0].address: bit 5 of "
+		  "coils is also used by modbus.agent.status at line 11 "
+		  "(expected each address of a table used once)" },
+	};
+	struct policy_error err;
+	struct policy *p;
+	size_t i, failed = 0;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		p = load_str(cases[i].yaml, &err);
+		if (p != NULL) {
+			print_error("case %zu loaded\n", i);
+			policy_free(p);
+			failed++;
+		} else if (strcmp(err.msg, cases[i].msg) != 0) {
+			print_error("case %zu:\n  got:  %s\n  want: %s\n", i,
+			    err.msg, cases[i].msg);
+			failed++;
+		}
+	}
+	assert_int_equal(failed, 0);
+}
+
+/* A copy of s with the first from replaced by to (which must be there). */
+static char *
+subst(const char *s, const char *from, const char *to)
+{
+	const char *at = strstr(s, from);
+	size_t a, b = strlen(from), c = strlen(to), n = strlen(s);
+	char *r;
+
+	assert_non_null(at);
+	a = (size_t)(at - s);
+	assert_non_null(r = malloc(n - b + c + 1));
+	memcpy(r, s, a);
+	memcpy(r + a, to, c);
+	memcpy(r + a + c, at + b, n - a - b + 1);
+	return r;
+}
+
+/* Agent mode's worked example, written in another order than it prints. */
+static const char agent_yaml[] =
+    "services:\n  modbus-tcp:\n    enabled: true\n"
+    "modbus:\n"
+    "  mode: agent\n"
+    "  serial_channels:\n"
+    "    - {name: line1, device: /dev/ttyUSB0}\n"
+    "  tcp_channels:\n"
+    "    - {name: plc, host: 192.0.2.10}\n"
+    "  commands:\n"
+    "    - {name: setpoint, channel: plc, unit: 1, function: 16, "
+    "address: 100, quantity: 2}\n"
+    "    - {name: boiler, channel: line1, unit: 1, function: 3, "
+    "quantity: 4, swap: word}\n"
+    "    - {name: alarms, channel: line1, unit: 2, function: 2, "
+    "quantity: 16, interval_ms: 500}\n"
+    "    - {name: pump, channel: plc, unit: 1, function: 5, address: 7}\n"
+    "  agent:\n"
+    "    bad_quality: last-value\n"
+    "    write_timeout_ms: 2000\n"
+    "    status: {table: discrete_inputs, address: 1000}\n"
+    "    map:\n"
+    "      - {table: holding_registers, address: 0, tag: boiler.temp}\n"
+    "      - {table: discrete_inputs, address: 0, tag: alarm.high}\n"
+    "      - {table: input_registers, address: 0, tag: boiler.temp}\n"
+    "      - {table: coils, address: 0, tag: pump.on}\n"
+    "      - {table: holding_registers, address: 2, tag: boiler.level}\n"
+    "tags:\n"
+    "  - name: boiler.temp\n"
+    "    type: float32\n"
+    "    scale: 0.1\n"
+    "    offset: -40\n"
+    "    deadband: 0.5\n"
+    "    unit: \"degC\"\n"
+    "    command: boiler\n"
+    "    write_command: setpoint\n"
+    "  - {name: boiler.level, type: int16, command: boiler, at: 2}\n"
+    "  - {name: alarm.high, type: bool, command: alarms, at: 3}\n"
+    "  - {name: pump.on, type: bool, write_command: pump}\n";
+
+static void
+test_agent(void **state)
+{
+	struct policy_error err;
+	struct policy *p, *q;
+	const struct policy_tag *t;
+	const struct policy_modbus_command *c;
+	const struct policy_modbus_map_entry *m;
+	struct text tx;
+	char *y, *b;
+	size_t i;
+
+	(void)state;
+	/* defaults: no tags, no commands, agent settings at their values */
+	assert_non_null(p = load_str("tags: []\n", &err));
+	assert_int_equal(p->modbus.mode, POLICY_MODBUS_TRANSPARENT);
+	assert_int_equal(p->n_tags, 0);
+	assert_int_equal(p->modbus.n_commands, 0);
+	assert_int_equal(p->modbus.agent.bad_quality, POLICY_MB_BAD_EXCEPTION);
+	assert_int_equal(p->modbus.agent.write_timeout_ms, 5000);
+	assert_false(p->modbus.agent.status.enabled);
+	assert_int_equal(p->modbus.agent.n_map, 0);
+	policy_free(p);
+	assert_non_null(p = load_str("modbus:\n  mode: agent\n"
+	    "  tcp_channels:\n    - {name: t, host: h}\n"
+	    "  commands:\n    - {name: c, channel: t, unit: 9, function: 4}\n"
+	    "    - {name: w, channel: t, unit: 9, function: 6}\n"
+	    "tags:\n  - {name: x}\n", &err));
+	t = &p->tags[0];
+	assert_string_equal(t->name, "x");
+	assert_int_equal(t->type, TAG_UINT16);
+	assert_int_equal(t->length, 0);
+	assert_true(t->scale == 1 && t->offset == 0 && t->deadband == 0);
+	assert_string_equal(t->unit, "");
+	assert_int_equal(t->stale_after, 3);
+	assert_string_equal(t->command, "");
+	assert_string_equal(t->write_command, "");
+	assert_int_equal(t->at, 0);
+	assert_int_equal(t->write_at, 0);
+	assert_int_equal(t->command_index, -1);
+	assert_int_equal(t->write_command_index, -1);
+	c = &p->modbus.commands[0];
+	assert_int_equal(c->address, 0);
+	assert_int_equal(c->quantity, 1);
+	assert_int_equal(c->write_address, 0);
+	assert_int_equal(c->write_quantity, 1);
+	assert_int_equal(c->trigger, POLICY_MB_TRIGGER_CYCLIC);
+	assert_int_equal(c->interval_ms, 1000);
+	assert_int_equal(c->initial_delay_ms, 0);
+	assert_int_equal(c->retries, 1);
+	assert_int_equal(c->swap, TAG_SWAP_NONE);
+	assert_int_equal(c->channel_kind, POLICY_MODBUS_CHANNEL_TCP);
+	/* a write command runs when a client writes, unless told */
+	assert_int_equal(p->modbus.commands[1].trigger,
+	    POLICY_MB_TRIGGER_ON_CHANGE);
+	check_round_trip(p);
+	policy_free(p);
+
+	/* the worked example: sorted, resolved, printed, read back */
+	assert_non_null(p = load_str(agent_yaml, &err));
+	assert_int_equal(p->modbus.mode, POLICY_MODBUS_AGENT);
+	for (i = 0; i < p->n_warnings; i++)
+		assert_null(strstr(p->warnings[i], "modbus"));
+	assert_int_equal(p->n_tags, 4);
+	assert_string_equal(p->tags[0].name, "alarm.high");
+	assert_string_equal(p->tags[1].name, "boiler.level");
+	assert_string_equal(p->tags[2].name, "boiler.temp");
+	assert_string_equal(p->tags[3].name, "pump.on");
+	assert_int_equal(p->modbus.n_commands, 4);
+	assert_string_equal(p->modbus.commands[0].name, "alarms");
+	assert_string_equal(p->modbus.commands[1].name, "boiler");
+	assert_string_equal(p->modbus.commands[2].name, "pump");
+	assert_string_equal(p->modbus.commands[3].name, "setpoint");
+	t = &p->tags[2];
+	assert_int_equal(t->type, TAG_FLOAT32);
+	assert_true(t->scale == 0.1 && t->offset == -40 && t->deadband == 0.5);
+	assert_string_equal(t->unit, "degC");
+	assert_int_equal(t->command_index, 1);
+	assert_int_equal(t->write_command_index, 3);
+	assert_int_equal(p->tags[0].command_index, 0);
+	assert_int_equal(p->tags[0].at, 3);
+	assert_int_equal(p->tags[3].command_index, -1);
+	assert_int_equal(p->tags[3].write_command_index, 2);
+	c = &p->modbus.commands[0];
+	assert_int_equal(c->function, 2);
+	assert_int_equal(c->quantity, 16);
+	assert_int_equal(c->interval_ms, 500);
+	assert_int_equal(c->trigger, POLICY_MB_TRIGGER_CYCLIC);
+	assert_int_equal(c->channel_kind, POLICY_MODBUS_CHANNEL_SERIAL);
+	assert_int_equal(c->channel_index, 0);
+	assert_int_equal(p->modbus.commands[1].swap, TAG_SWAP_WORD);
+	c = &p->modbus.commands[2];
+	assert_int_equal(c->function, 5);
+	assert_int_equal(c->address, 7);
+	assert_int_equal(c->trigger, POLICY_MB_TRIGGER_ON_CHANGE);
+	assert_int_equal(c->channel_kind, POLICY_MODBUS_CHANNEL_TCP);
+	assert_int_equal(c->channel_index, 0);
+	assert_int_equal(p->modbus.agent.bad_quality, POLICY_MB_BAD_LAST_VALUE);
+	assert_int_equal(p->modbus.agent.write_timeout_ms, 2000);
+	assert_true(p->modbus.agent.status.enabled);
+	assert_int_equal(p->modbus.agent.status.table,
+	    POLICY_MB_DISCRETE_INPUTS);
+	assert_int_equal(p->modbus.agent.status.address, 1000);
+	/* the map by table, then address; each entry knows its tag */
+	assert_int_equal(p->modbus.agent.n_map, 5);
+	m = p->modbus.agent.map;
+	assert_int_equal(m[0].table, POLICY_MB_COILS);
+	assert_int_equal(m[0].tag_index, 3);
+	assert_int_equal(m[1].table, POLICY_MB_DISCRETE_INPUTS);
+	assert_int_equal(m[1].tag_index, 0);
+	assert_int_equal(m[2].table, POLICY_MB_INPUT_REGISTERS);
+	assert_int_equal(m[2].tag_index, 2);
+	assert_int_equal(m[3].table, POLICY_MB_HOLDING_REGISTERS);
+	assert_int_equal(m[3].address, 0);
+	assert_int_equal(m[3].tag_index, 2);
+	assert_int_equal(m[4].address, 2);
+	assert_string_equal(m[4].tag, "boiler.level");
+	assert_int_equal(m[4].tag_index, 1);
+	assert_non_null(y = policy_to_yaml(p));
+	assert_non_null(strstr(y, "tags:\n"
+	    "  - name: \"alarm.high\"\n"
+	    "    type: bool\n"
+	    "    length: 0\n"
+	    "    scale: 1\n"
+	    "    offset: 0\n"
+	    "    deadband: 0\n"
+	    "    unit: \"\"\n"
+	    "    stale_after: 3\n"
+	    "    command: \"alarms\"\n"
+	    "    at: 3\n"
+	    "    write_command: \"\"\n"
+	    "    write_at: 0\n"
+	    "  - name: \"boiler.level\"\n"));
+	assert_non_null(strstr(y, "    scale: 0.1\n    offset: -40\n"
+	    "    deadband: 0.5\n    unit: \"degC\"\n"));
+	assert_non_null(strstr(y, "  agent:\n"
+	    "    bad_quality: last-value\n"
+	    "    write_timeout_ms: 2000\n"
+	    "    status: {table: discrete_inputs, address: 1000}\n"
+	    "    map:\n"
+	    "      - table: coils\n"
+	    "        address: 0\n"
+	    "        tag: \"pump.on\"\n"));
+	assert_non_null(strstr(y, "    - name: \"pump\"\n"
+	    "      channel: \"plc\"\n"
+	    "      unit: 1\n"
+	    "      function: 5\n"
+	    "      address: 7\n"
+	    "      quantity: 1\n"
+	    "      write_address: 0\n"
+	    "      write_quantity: 1\n"
+	    "      trigger: on-change\n"));
+	free(y);
+	check_round_trip(p);
+
+	/* diff: tags and commands by name, map entries by table:address */
+	b = subst(agent_yaml, "scale: 0.1", "scale: 0.25");
+	y = subst(b, "swap: word}", "swap: word, retries: 2}");
+	free(b);
+	b = subst(y, "status: {table: discrete_inputs, address: 1000}",
+	    "status: none");
+	free(y);
+	y = subst(b, "address: 2, tag: boiler.level", "address: 3, tag: "
+	    "boiler.level");
+	free(b);
+	assert_non_null(q = load_str(y, &err));
+	free(y);
+	memset(&tx, 0, sizeof(tx));
+	assert_int_equal(policy_diff(p, q, diff_line, &tx), 9);
+	assert_string_equal(tx.buf,
+	    "tags[boiler.temp].scale: 0.1 -> 0.25\n"
+	    "modbus.commands[boiler].retries: 1 -> 2\n"
+	    "modbus.agent.status: {table: discrete_inputs, address: 1000} -> "
+	    "none\n"
+	    "modbus.agent.map[holding_registers:3].table: (none) -> "
+	    "holding_registers\n"
+	    "modbus.agent.map[holding_registers:3].address: (none) -> 3\n"
+	    "modbus.agent.map[holding_registers:3].tag: (none) -> "
+	    "\"boiler.level\"\n"
+	    "modbus.agent.map[holding_registers:2].table: holding_registers "
+	    "-> (none)\n"
+	    "modbus.agent.map[holding_registers:2].address: 2 -> (none)\n"
+	    "modbus.agent.map[holding_registers:2].tag: \"boiler.level\" -> "
+	    "(none)\n");
+	assert_false(policy_equal(p, q));
+	policy_free(q);
+
+	/* the same policy in another order is equal */
+	y = subst(agent_yaml, "  - {name: pump.on, type: bool, write_command: "
+	    "pump}\n", "");
+	b = subst(y, "tags:\n", "tags:\n  - {write_command: pump, type: bool, "
+	    "name: pump.on}\n");
+	free(y);
+	assert_non_null(q = load_str(b, &err));
+	free(b);
+	assert_true(policy_equal(p, q));
+	assert_int_equal(policy_diff(p, q, NULL, NULL), 0);
+	policy_free(q);
+	policy_free(p);
+
+	/* FC 23: read part for command, write part for write_command */
+	assert_non_null(p = load_str(AG_TAGS("{name: a, type: int32, command: "
+	    "rw, at: 2, write_command: rw}", "{name: b, command: rw, "
+	    "write_command: wr, write_at: 3}"), &err));
+	assert_int_equal(p->modbus.commands[2].function, 23);
+	assert_int_equal(p->modbus.commands[2].trigger,
+	    POLICY_MB_TRIGGER_CYCLIC);
+	assert_int_equal(p->tags[0].command_index, 2);
+	assert_int_equal(p->tags[0].write_command_index, 2);
+	assert_int_equal(p->tags[1].write_command_index, 3);
+	check_round_trip(p);
+	policy_free(p);
+
+	/* warnings: what the mode leaves unused, a map nobody can read */
+	assert_non_null(p = load_str(AG_BASE, &err));
+	assert_string_equal(p->warnings[p->n_warnings - 1], "t.yaml:6:5: "
+	    "modbus.commands: set, but commands only run in agent mode "
+	    "(modbus.mode is transparent)");
+	policy_free(p);
+	assert_non_null(p = load_str("modbus:\n  mode: agent\n"
+	    "  tcp_channels:\n    - {name: t, host: h}\n"
+	    "  routes:\n    - {units: 1, channel: t}\n", &err));
+	assert_string_equal(p->warnings[p->n_warnings - 1], "t.yaml:6:5: "
+	    "modbus.routes: set, but routes are not used in agent mode");
+	policy_free(p);
+	y = subst(agent_yaml, "enabled: true", "enabled: false");
+	assert_non_null(p = load_str(y, &err));
+	free(y);
+	assert_string_equal(p->warnings[p->n_warnings - 1], "t.yaml:20:7: "
+	    "modbus.agent.map: set, but services.modbus-tcp is disabled: no "
+	    "client can read it");
+	policy_free(p);
+}
+
+/* Real numbers: the shortest form that reads back, plain where short. */
+static void
+test_agent_reals(void **state)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{ "0.1", "0.1" }, { "-40", "-40" }, { "1e-7", "1e-07" },
+		{ "1E20", "1e+20" }, { "123.456", "123.456" },
+		{ "100000", "100000" }, { "1e5", "100000" },
+		{ "0.3333333333333333", "0.3333333333333333" },
+		{ "0.33333333333333331483", "0.3333333333333333" },
+		{ "1.7976931348623157e308", "1.7976931348623157e+308" },
+		{ "-2.2250738585072014e-308", "-2.2250738585072014e-308" },
+		{ "0.00001", "0.00001" },
+		{ "12345678901234567", "12345678901234568" },
+		{ "1e17", "1e+17" }, { "2.5E+3", "2500" },
+		{ "-0.000125", "-0.000125" },
+	};
+	struct policy_error err;
+	struct policy *p;
+	char yaml[256], want[128], *y;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(yaml, sizeof(yaml), "tags:\n  - {name: a, scale: %s, "
+		    "offset: %s}\n", cases[i].in, cases[i].in);
+		if ((p = load_str(yaml, &err)) == NULL)
+			fail_msg("%s: %s", cases[i].in, err.msg);
+		assert_non_null(y = policy_to_yaml(p));
+		snprintf(want, sizeof(want), "    scale: %s\n    offset: %s\n",
+		    cases[i].out, cases[i].out);
+		if (strstr(y, want) == NULL)
+			fail_msg("%s: want %s", cases[i].in, cases[i].out);
+		check_round_trip(p);
+		free(y);
+		policy_free(p);
+	}
+	/* -0 is 0: an offset of -0 equals one of 0 */
+	assert_non_null(p = load_str("tags:\n  - {name: a, offset: -0}\n",
+	    &err));
+	assert_non_null(y = policy_to_yaml(p));
+	assert_non_null(strstr(y, "    offset: 0\n"));
+	free(y);
+	policy_free(p);
+}
+
+/* A tags/map document of n tags on n / 125 commands, each tag mapped. */
+static char *
+agent_big(size_t ntags, size_t nmap, size_t ncmds, const char *extra)
+{
+	size_t size = 4096 + ntags * 48 + nmap * 64 + ncmds * 80, o, i;
+	char *y = malloc(size);
+
+	assert_non_null(y);
+	o = (size_t)snprintf(y, size, "modbus:\n  mode: agent\n"
+	    "  tcp_channels:\n    - {name: plc, host: 192.0.2.1}\n"
+	    "  commands:%s\n", ncmds ? "" : " []");
+	for (i = 0; i < ncmds; i++)
+		o += (size_t)snprintf(y + o, size - o, "  - {name: c%zu, "
+		    "channel: plc, unit: 1, function: 3, quantity: 125}\n", i);
+	o += (size_t)snprintf(y + o, size - o, "  agent:\n    map:%s\n",
+	    nmap || *extra ? "" : " []");
+	for (i = 0; i < nmap; i++)
+		o += (size_t)snprintf(y + o, size - o, "    - {table: "
+		    "input_registers, address: %zu, tag: t%04zu}\n", i, i);
+	o += (size_t)snprintf(y + o, size - o, "%s", extra);
+	o += (size_t)snprintf(y + o, size - o, "tags:%s\n", ntags ? "" :
+	    " []");
+	for (i = 0; i < ntags; i++)
+		o += (size_t)snprintf(y + o, size - o, "- {name: t%04zu, "
+		    "command: c%zu, at: %zu}\n", i, i / 125, i % 125);
+	assert_true(o < size);
+	return y;
+}
+
+/* Lists past 256 items, 10000 tags in time, and the caps. */
+static void
+test_agent_scale(void **state)
+{
+	struct policy_error err;
+	struct policy *p;
+	double t0, t;
+	size_t i;
+	char *y, *n;
+
+	(void)state;
+	/* 1000 tags and map entries: more than the old 256-item bound */
+	y = agent_big(1000, 1000, 8, "");
+	if ((p = load_str(y, &err)) == NULL)
+		fail_msg("%s", err.msg);
+	assert_int_equal(p->n_tags, 1000);
+	assert_int_equal(p->modbus.agent.n_map, 1000);
+	for (i = 0; i < 1000; i++) {
+		assert_int_equal(p->modbus.agent.map[i].address, i);
+		assert_int_equal(p->modbus.agent.map[i].tag_index, i);
+		assert_int_equal(p->tags[i].command_index, i / 125);
+	}
+	check_round_trip(p);
+	policy_free(p);
+	free(y);
+
+	/* 10000 tags, 10000 map entries, 80 commands */
+	y = agent_big(POLICY_MAX_TAGS, POLICY_MODBUS_MAX_MAP, 80, "");
+	assert_true(strlen(y) <= POLICY_MAX_FILE_SIZE);
+	t0 = now();
+	p = load_str(y, &err);
+	t = now() - t0;
+	if (p == NULL)
+		fail_msg("%s", err.msg);
+	assert_int_equal(p->n_tags, POLICY_MAX_TAGS);
+	assert_int_equal(p->modbus.agent.n_map, POLICY_MODBUS_MAX_MAP);
+	assert_int_equal(p->modbus.agent.map[9999].tag_index, 9999);
+	print_message("    %u tags and %u map entries (%zu bytes) loaded in "
+	    "%.1f ms\n", POLICY_MAX_TAGS, POLICY_MODBUS_MAX_MAP, strlen(y),
+	    t * 1e3);
+	assert_true(t < 2.0);
+	/* Its normalised form (every key: 2.7 MB) loads back. */
+	t0 = now();
+	assert_non_null(n = policy_to_yaml(p));
+	assert_true(strlen(n) <= POLICY_MAX_FILE_SIZE);
+	check_round_trip(p);
+	assert_int_equal(policy_diff(p, p, NULL, NULL), 0);
+	assert_true(policy_equal(p, p));
+	t = now() - t0;
+	print_message("    printed (%zu bytes), diffed and compared in %.1f "
+	    "ms\n", strlen(n), t * 1e3);
+	assert_true(t < 2.0);
+	free(n);
+	policy_free(p);
+	free(y);
+
+	/* the last map entry overlaps the first: found by sorting */
+	y = agent_big(POLICY_MAX_TAGS, POLICY_MODBUS_MAX_MAP - 1, 80,
+	    "    - {table: input_registers, address: 0, tag: t9999}\n");
+	t0 = now();
+	assert_null(load_str(y, &err));
+	t = now() - t0;
+	assert_string_equal(err.msg, "t.yaml:10087:41: modbus.agent.map[9999]."
+	    "address: register 0 of input_registers is also used by "
+	    "modbus.agent.map[0] (tag \"t0000\") at line 88 (expected each "
+	    "address of a table used once)");
+	assert_true(t < 2.0);
+	free(y);
+
+	/* one too many */
+	y = agent_big(POLICY_MAX_TAGS + 1, 0, 81, "");
+	assert_null(load_str(y, &err));
+	assert_string_equal(err.msg, "t.yaml:10090:3: tags[10000]: more than "
+	    "10000 entries (expected at most 10000)");
+	free(y);
+	y = agent_big(0, POLICY_MODBUS_MAX_MAP + 1, 0, "");
+	assert_null(load_str(y, &err));
+	assert_string_equal(err.msg, "t.yaml:10008:7: modbus.agent.map[10000]: "
+	    "more than 10000 entries (expected at most 10000)");
+	free(y);
+	y = agent_big(0, 0, POLICY_MODBUS_MAX_COMMANDS + 1, "");
+	assert_null(load_str(y, &err));
+	assert_string_equal(err.msg, "t.yaml:1030:5: modbus.commands[1024]: "
+	    "more than 1024 entries (expected at most 1024)");
+	free(y);
+}
+
 static void
 test_to_yaml_strings(void **state)
 {
@@ -1593,7 +2519,7 @@ test_huge_file(void **state)
 	assert_null(policy_load_file(path, &err));
 	t = now() - t0;
 	snprintf(want, sizeof(want), "%s: file is 104857600 bytes (expected at "
-	    "most 1048576 bytes)", path);
+	    "most 8388608 bytes)", path);
 	assert_string_equal(err.msg, want);
 	/* fstat() alone: reading and checking 100 MB takes seconds */
 	assert_true(t < 0.25);
@@ -1608,8 +2534,8 @@ test_huge_file(void **state)
 		assert_non_null(b);
 		memset(b, '#', len);
 		assert_null(policy_load_buffer("big", b, len, NULL, &err));
-		assert_string_equal(err.msg, "big: file is 1048577 bytes "
-		    "(expected at most 1048576 bytes)");
+		assert_string_equal(err.msg, "big: file is 8388609 bytes "
+		    "(expected at most 8388608 bytes)");
 		free(b);
 	}
 
@@ -1654,19 +2580,19 @@ static void
 test_caps(void **state)
 {
 	struct policy_error err;
-	size_t size = 700000, o, i;
+	size_t size = 4500000, o, i;
 	char *y = malloc(size);
 
 	(void)state;
 	assert_non_null(y);
-	/* nodes: 300000 one-byte items in 600 kB */
+	/* nodes: 2200000 one-byte items in 4.4 MB */
 	o = (size_t)snprintf(y, size, "x: [");
-	for (i = 0; i < 300000; i++)
+	for (i = 0; i < 2200000; i++)
 		y[o++] = '1', y[o++] = ',';
 	snprintf(y + o, size - o, "]\n");
 	assert_null(load_str(y, &err));
-	assert_string_equal(err.msg, "t.yaml:1:524287: x[262141]: more than "
-	    "262144 YAML nodes (expected at most 262144)");
+	assert_string_equal(err.msg, "t.yaml:1:4194303: x[2097149]: more than "
+	    "2097152 YAML nodes (expected at most 2097152)");
 
 	/* keys in one mapping */
 	o = (size_t)snprintf(y, size, "device:\n");
@@ -1709,6 +2635,10 @@ main(void)
 		cmocka_unit_test(test_diff),
 		cmocka_unit_test(test_modbus),
 		cmocka_unit_test(test_modbus_bad),
+		cmocka_unit_test(test_agent),
+		cmocka_unit_test(test_agent_bad),
+		cmocka_unit_test(test_agent_reals),
+		cmocka_unit_test(test_agent_scale),
 		cmocka_unit_test(test_to_yaml_strings),
 		cmocka_unit_test(test_huge_file),
 		cmocka_unit_test(test_alias_bomb),
