@@ -37,6 +37,10 @@ tags:
   - { name: c1, type: bool, command: coils, at: 1 }
   - { name: sp, type: uint16, command: rsp, at: 0, write_command: setp }
   - { name: dead.x, type: uint16, command: dead, at: 0 }
+  - { name: t.sw, type: uint32, command: swapped, at: 0 }
+  - { name: c2, type: bool, command: coils, at: 2, write_command: wcoil }
+  - { name: dw, type: uint16, write_command: wdead }
+  - { name: off.x, type: uint16, command: off, at: 0 }
 modbus:
   mode: agent
   serial_channels:
@@ -53,6 +57,10 @@ modbus:
     - { name: rsp, channel: line1, unit: 1, function: 3, address: 100, quantity: 1, interval_ms: 100 }
     - { name: setp, channel: line1, unit: 1, function: 6, address: 100, trigger: on-change }
     - { name: dead, channel: line1, unit: 9, function: 3, address: 0, quantity: 1, interval_ms: 200 }
+    - { name: swapped, channel: line1, unit: 1, function: 3, address: 2, quantity: 2, interval_ms: 100, swap: word }
+    - { name: wcoil, channel: line1, unit: 1, function: 5, address: 2 }
+    - { name: wdead, channel: line1, unit: 9, function: 6, address: 5 }
+    - { name: off, channel: line1, unit: 1, function: 3, address: 50, quantity: 1, trigger: disabled }
   agent:
     bad_quality: exception
     status: { table: discrete_inputs, address: 1000 }
@@ -64,6 +72,8 @@ modbus:
       - { table: coils, address: 0, tag: c0 }
       - { table: coils, address: 1, tag: c1 }
       - { table: input_registers, address: 0, tag: dead.x }
+      - { table: coils, address: 2, tag: c2 }
+      - { table: holding_registers, address: 20, tag: dw }
 EOF
 "$SLUICED" --check -c "$POLICY" >"$T/check.out" 2>&1 ||
 	fail "policy refused: $(cat "$T/check.out")"
@@ -87,6 +97,8 @@ done
 [ "$(tag t.b value)" = 0.1 ] || fail "t.b scaled: $(tag t.b value)"
 [ "$(tag t.f value)" = 131075.0 ] || fail "t.f (words 2, 3): $(tag t.f value)"
 [ "$(tag c0 value)" = True ] && [ "$(tag c1 value)" = False ] || fail "coils: $(ctl tags)"
+[ "$(tag t.sw value)" = 196610.0 ] || fail "word swap (words 3, 2): $(tag t.sw value)"
+[ "$(tag off.x reason)" = waiting ] || fail "a disabled command polled: $(tag off.x reason)"
 expect_exit 0 ctl tags
 assert_contains "$(cat "$T/out")" "comm-failure" "text listing"
 
@@ -97,8 +109,9 @@ out=$(mc read-coils 0 2) && [ "$out" = "1 0" ] || fail "coils: '$out'"
 out=$(mc read-ir 0 1); [ "$out" = "exception 0x04" ] || fail "bad quality: '$out'"
 out=$(mc read-hr 50 1); [ "$out" = "exception 0x02" ] || fail "unmapped: '$out'"
 out=$(mc write-reg 0 5); [ "$out" = "exception 0x02" ] || fail "read-only tag: '$out'"
-# Status: a bit per command, in name order coils dead rsp setp temps.
-out=$(mc read-di 1000 5) && [ "$out" = "1 0 1 0 1" ] || fail "status bits: '$out'"
+# Status: a bit per command, in name order
+# coils dead off rsp setp swapped temps wcoil wdead.
+out=$(mc read-di 1000 9) && [ "$out" = "1 0 0 1 0 1 1 0 0" ] || fail "status bits: '$out'"
 
 # A write goes to the device through its command and is answered after it.
 out=$(mc write-reg 10 500) && [ "$out" = ok ] || fail "setpoint write: '$out'"
@@ -107,7 +120,17 @@ for i in $(seq 1 60); do
 	sleep 0.05
 done
 [ "$(tag sp value)" = 500.0 ] || fail "setpoint not read back from the device: $(tag sp value)"
-out=$(mc read-di 1003 1) && [ "$out" = 1 ] || fail "write command status: '$out'"
+out=$(mc read-di 1004 1) && [ "$out" = 1 ] || fail "write command status: '$out'"
+# A write the device never confirms is answered 0x0B, not ok.
+out=$(mc write-reg 20 7); [ "$out" = "exception 0x0B" ] || fail "unconfirmed write: '$out'"
+# Coils and registers are separate address spaces: coil 2 is not register 2.
+out=$(mc write-coil 2 1) && [ "$out" = ok ] || fail "coil write: '$out'"
+for i in $(seq 1 60); do
+	tags_json && [ "$(tag c2 value)" = True ] && break
+	sleep 0.05
+done
+[ "$(tag c2 value)" = True ] || fail "coil 2 not written through: $(tag c2 value)"
+out=$(mc read-hr 2 2) && [ "$out" = "2 3" ] || fail "a coil write changed registers: '$out'"
 
 ctl modbus stats --json >"$T/stats.json" || fail "stats"
 python3 - "$T/stats.json" <<'PY' || fail "agent stats: $(cat "$T/stats.json")"
@@ -119,6 +142,7 @@ assert c["dead"]["bad"] >= 1 and not c["dead"]["ok"], c["dead"]
 assert "0x0B" in c["dead"]["last_error"], c["dead"]
 assert 50 < c["temps"]["period_ms"] < 400, c["temps"]
 assert c["setp"]["good"] == 1, c["setp"]
+assert c["off"]["polls"] == 0, c["off"]
 PY
 
 # The device goes away: its tags go bad; it returns: good again.
