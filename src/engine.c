@@ -9,6 +9,7 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -108,6 +109,8 @@ struct engine {
 	uint64_t *fw_pending;     /* drops not yet reported */
 	time_t *fw_since;         /* when the unreported drops began */
 	time_t *fw_reported;      /* last report per rule */
+	struct fw_track *fw_track; /* drops per source (fw.h), this table */
+	uint32_t fw_ctr_flags;    /* FW_CTR_* of the last poll */
 	bool fw_polling;
 	time_t confirm_by;        /* 0 = nothing awaits confirmation */
 	bool ready;               /* READY=1 sent */
@@ -965,7 +968,8 @@ engine_change(struct engine *e, struct ctl_conn *conn, const char *what,
 
 #define FW_POLL_S        5
 #define FW_REPORT_S      60      /* one event per rule per minute at most */
-#define FW_MAX_COUNTERS  4096
+#define FW_TRACK_CAP     1024    /* sources remembered between polls */
+#define FW_EVENT_SOURCES 8       /* sources an event names */
 
 static void
 counters_reset(struct engine *e)
@@ -975,9 +979,11 @@ counters_reset(struct engine *e)
 	free(e->fw_pending);
 	free(e->fw_since);
 	free(e->fw_reported);
+	fw_track_free(e->fw_track);
 	e->fw_ir = NULL;
 	e->fw_last = e->fw_pending = NULL;
 	e->fw_since = e->fw_reported = NULL;
+	e->fw_track = NULL;
 	e->fw_n = 0;
 }
 
@@ -994,7 +1000,9 @@ counters_rebuild(struct engine *e)
 	e->fw_pending = calloc(e->fw_n + 1, sizeof(*e->fw_pending));
 	e->fw_since = calloc(e->fw_n + 1, sizeof(*e->fw_since));
 	e->fw_reported = calloc(e->fw_n + 1, sizeof(*e->fw_reported));
-	if (!e->fw_last || !e->fw_pending || !e->fw_since || !e->fw_reported) {
+	e->fw_track = fw_track_new(FW_TRACK_CAP);
+	if (!e->fw_last || !e->fw_pending || !e->fw_since || !e->fw_reported ||
+	    !e->fw_track) {
 		counters_reset(e);
 		return -1;
 	}
@@ -1005,22 +1013,119 @@ counters_rebuild(struct engine *e)
 static const char *
 rule_name(const struct fw_ir *ir, size_t i)
 {
-	/* A rule without a comment continues the one before it. */
-	for (;; i--) {
-		if (ir->rules[i].comment[0] != '\0')
-			return ir->rules[i].comment;
-		if (i == 0)
-			return "rule";
+	const char *c = ir->rules[fw_rule_head(ir, i)].comment;
+
+	return c[0] != '\0' ? c : "rule";
+}
+
+/*
+ * Where rule i's drops are reported: the first rule of its drop target,
+ * so that the IPv4 and IPv6 halves of a rule make one event, with the
+ * sources of both; a rule without a target reports for itself.
+ */
+static size_t
+report_slot(const struct fw_ir *ir, size_t i)
+{
+	uint16_t t = ir->rules[i].target;
+
+	return t != 0 && t <= ir->n_targets ? ir->targets[t - 1].rule : i;
+}
+
+struct slot_want {
+	const struct fw_ir *ir;
+	size_t slot;
+};
+
+static bool
+target_in_slot(uint16_t target, void *arg)
+{
+	const struct slot_want *w = arg;
+
+	return target != 0 && target <= w->ir->n_targets &&
+	    w->ir->targets[target - 1].rule == w->slot;
+}
+
+/* 12400 -> "12,400" */
+static void
+thousands(char *buf, size_t len, uint64_t v)
+{
+	char digits[24];
+	size_t n, i, o = 0;
+
+	n = (size_t)snprintf(digits, sizeof(digits), "%llu",
+	    (unsigned long long)v);
+	for (i = 0; i < n && o + 2 < len; i++) {
+		if (i > 0 && (n - i) % 3 == 0)
+			buf[o++] = ',';
+		buf[o++] = digits[i];
 	}
+	buf[o] = '\0';
+}
+
+/*
+ * One firewall-drops event for slot i: the rule, its drops since the
+ * last report and the sources the kernel counted for it, e.g.
+ * "syn flood from 192.0.2.7 dropped: 12,400 packets in 10 s".
+ */
+static void
+counters_report(struct engine *e, size_t i, time_t now)
+{
+	struct fw_source top[FW_EVENT_SOURCES];
+	struct slot_want w = { e->fw_ir, i };
+	char pk[24], secs[24], n1[32], n2[32], from[128], msg[512], srcs[512];
+	const char *verb = e->fw_ir->rules[i].verdict == FW_V_REJECT ?
+	    "refused" : "dropped";
+	size_t n, k, all, o = 0;
+
+	n = fw_track_take(e->fw_track, target_in_slot, &w, top,
+	    FW_EVENT_SOURCES, NULL, &all);
+	srcs[0] = from[0] = '\0';
+	for (k = 0; k < n; k++) {
+		char a[INET6_ADDRSTRLEN];
+
+		inet_ntop(top[k].family == 4 ? AF_INET : AF_INET6,
+		    top[k].addr, a, sizeof(a));
+		if (k == 0)
+			snprintf(from, sizeof(from), " from %s", a);
+		if (o < sizeof(srcs))
+			o += (size_t)snprintf(srcs + o, sizeof(srcs) - o,
+			    "%s%s (%llu)", k ? ", " : "", a,
+			    (unsigned long long)top[k].packets);
+	}
+	/* Beyond those listed: the kernel saw how many more there were. */
+	if (all > n && o < sizeof(srcs))
+		snprintf(srcs + o, sizeof(srcs) - o, ", and %zu more", all - n);
+	if (all > 1) {
+		thousands(n2, sizeof(n2), all - 1);
+		/* A full set: sources past its size went uncounted. */
+		snprintf(from + strlen(from), sizeof(from) - strlen(from),
+		    " and %s%s other source%s", e->fw_ctr_flags &
+		    (FW_CTR_FULL4 | FW_CTR_FULL6) ? "at least " : "", n2,
+		    all > 2 ? "s" : "");
+	}
+	snprintf(pk, sizeof(pk), "%llu", (unsigned long long)e->fw_pending[i]);
+	snprintf(secs, sizeof(secs), "%lld", (long long)(now - e->fw_since[i]));
+	thousands(n1, sizeof(n1), e->fw_pending[i]);
+	snprintf(msg, sizeof(msg), "%s%s %s: %s packet%s in %s s",
+	    rule_name(e->fw_ir, i), from, verb, n1,
+	    e->fw_pending[i] == 1 ? "" : "s", secs);
+	/* "sources" last: without any, its NULL key ends the list. */
+	eventlog_emit(EVENTLOG_NETWORK, EVENTLOG_WARNING,
+	    EVENTLOG_FIREWALL_DROPS, "rule", rule_name(e->fw_ir, i),
+	    "verdict", e->fw_ir->rules[i].verdict == FW_V_REJECT ?
+	    "reject" : "drop", "packets", pk, "seconds", secs,
+	    "message", msg, n > 0 ? "sources" : NULL, srcs, NULL);
+	e->fw_pending[i] = 0;
+	e->fw_reported[i] = now;
 }
 
 static void
 counters_done(struct engine *e, int status, const void *body, int fd,
     void *arg)
 {
-	uint64_t *cur = NULL;
-	char *buf = NULL;
-	size_t len = 0, n, i;
+	struct fw_counters c;
+	char *buf = NULL, err[128];
+	size_t len = 0, i;
 	time_t now = time(NULL);
 	bool baseline;
 
@@ -1028,55 +1133,50 @@ counters_done(struct engine *e, int status, const void *body, int fd,
 	(void)arg;
 	e->fw_polling = false;
 	if (status != 0 || fd < 0 ||
-	    fsutil_read_fd(fd, FW_MAX_COUNTERS * sizeof(uint64_t), &buf,
-	    &len) < 0 || len % sizeof(uint64_t) != 0) {
+	    fsutil_read_fd(fd, sizeof(struct fw_counters_header) +
+	    FW_MAX_COUNTERS * sizeof(uint64_t) + FW_MAX_SOURCES *
+	    sizeof(struct fw_source), &buf, &len) < 0) {
 		if (fd >= 0)
 			close(fd);
 		free(buf);
 		return;
 	}
 	close(fd);
-	cur = (uint64_t *)(void *)buf;   /* malloc'd: aligned */
-	n = len / sizeof(uint64_t);
-	baseline = e->fw_ir_gen != e->fw_gen || e->fw_ir == NULL;
-	if (baseline && counters_rebuild(e) < 0) {
+	if (fw_counters_decode(buf, len, &c, err, sizeof(err)) < 0) {
+		log_warn("drop counters from the monitor: %s", err);
 		free(buf);
 		return;
 	}
-	for (i = 0; i < n && i < e->fw_n; i++) {
+	free(buf);
+	e->fw_ctr_flags = c.flags;
+	baseline = e->fw_ir_gen != e->fw_gen || e->fw_ir == NULL;
+	if (baseline && counters_rebuild(e) < 0) {
+		fw_counters_clear(&c);
+		return;
+	}
+	for (i = 0; i < c.n_rules && i < e->fw_n; i++) {
 		const struct fw_rule *r = &e->fw_ir->rules[i];
-		uint64_t d;
+		size_t slot = report_slot(e->fw_ir, i);
+		uint64_t d, cur = c.pkts[i];
 
-		if (cur[i] == FW_NL_NO_COUNTER || r->verdict == FW_V_ACCEPT)
+		if (cur == FW_NL_NO_COUNTER || r->verdict == FW_V_ACCEPT)
 			continue;
 		/* The table was replaced since: count from its zero. */
-		d = baseline ? cur[i] : cur[i] >= e->fw_last[i] ? cur[i] -
-		    e->fw_last[i] : cur[i];
-		e->fw_last[i] = cur[i];
+		d = baseline ? cur : cur >= e->fw_last[i] ? cur -
+		    e->fw_last[i] : cur;
+		e->fw_last[i] = cur;
 		if (d == 0)
 			continue;
-		if (e->fw_pending[i] == 0)
-			e->fw_since[i] = now - FW_POLL_S;
-		e->fw_pending[i] += d;
+		if (e->fw_pending[slot] == 0)
+			e->fw_since[slot] = now - FW_POLL_S;
+		e->fw_pending[slot] += d;
 	}
-	for (i = 0; i < e->fw_n; i++) {
-		char pk[24], secs[24];
-
-		if (e->fw_pending[i] == 0 ||
-		    now - e->fw_reported[i] < FW_REPORT_S)
-			continue;
-		snprintf(pk, sizeof(pk), "%llu",
-		    (unsigned long long)e->fw_pending[i]);
-		snprintf(secs, sizeof(secs), "%lld",
-		    (long long)(now - e->fw_since[i]));
-		eventlog_emit(EVENTLOG_NETWORK, EVENTLOG_WARNING,
-		    EVENTLOG_FIREWALL_DROPS, "rule", rule_name(e->fw_ir, i),
-		    "verdict", e->fw_ir->rules[i].verdict == FW_V_REJECT ?
-		    "reject" : "drop", "packets", pk, "seconds", secs, NULL);
-		e->fw_pending[i] = 0;
-		e->fw_reported[i] = now;
-	}
-	free(buf);
+	fw_track_update(e->fw_track, c.sources, c.n_sources);
+	fw_counters_clear(&c);
+	for (i = 0; i < e->fw_n; i++)
+		if (e->fw_pending[i] != 0 &&
+		    now - e->fw_reported[i] >= FW_REPORT_S)
+			counters_report(e, i, now);
 }
 
 static void
@@ -1367,6 +1467,34 @@ cmd_monitor_hash(struct engine *e, struct ctl_conn *conn)
 	sodium_memzero(&h, sizeof(h));
 }
 
+/*
+ * The busiest sources of the last poll: their drops as the kernel's
+ * per-source counters hold them (until FW_SRC_TIMEOUT_S after a
+ * source's last drop).
+ */
+static json_t *
+show_sources(struct engine *e)
+{
+	struct fw_source v[16];
+	json_t *a = json_array();
+	size_t n, i;
+
+	n = fw_track_recent(e->fw_track, v, sizeof(v) / sizeof(v[0]));
+	for (i = 0; i < n; i++) {
+		char addr[INET6_ADDRSTRLEN];
+		uint16_t t = v[i].target;
+
+		if (t == 0 || t > e->fw_ir->n_targets)
+			continue;
+		inet_ntop(v[i].family == 4 ? AF_INET : AF_INET6, v[i].addr,
+		    addr, sizeof(addr));
+		json_array_append_new(a, json_pack("{s:s, s:s, s:I}",
+		    "rule", rule_name(e->fw_ir, e->fw_ir->targets[t - 1].rule),
+		    "address", addr, "packets", (json_int_t)v[i].packets));
+	}
+	return a;
+}
+
 /* The table this policy means, as `nft -f` text: what the kernel got. */
 static json_t *
 cmd_firewall_show(struct engine *e)
@@ -1379,6 +1507,10 @@ cmd_firewall_show(struct engine *e)
 
 	/* With the bans: exactly what the monitor loaded. */
 	ir = firewall_ir(e, e->policy);
+	/* The last poll found no accounting sets: the kernel refused them. */
+	if (ir != NULL && e->fw_ir != NULL && e->fw_ir_gen == e->fw_gen &&
+	    !(e->fw_ctr_flags & FW_CTR_SOURCES))
+		fw_ir_strip_sources(ir);
 	if (ir == NULL || (f = open_memstream(&text, &tlen)) == NULL) {
 		fw_ir_free(ir);
 		return ctl_reply_error(CTL_EXIT_FAILED, "building the ruleset: %s",
@@ -1408,6 +1540,11 @@ cmd_firewall_show(struct engine *e)
 				    "reject" : "drop", "packets",
 				    (json_int_t)e->fw_last[i]));
 		json_object_set_new(r, "counters", c);
+		json_object_set_new(r, "sources", show_sources(e));
+		json_object_set_new(r, "source_accounting", json_string(
+		    !(e->fw_ctr_flags & FW_CTR_SOURCES) ? "off" :
+		    e->fw_ctr_flags & (FW_CTR_FULL4 | FW_CTR_FULL6) ?
+		    "full" : "on"));
 	}
 	json_object_set_new(r, "nft", json_stringn(text, tlen));
 	free(text);

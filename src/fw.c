@@ -528,6 +528,8 @@ m_add(struct fw_rule *r, enum fw_match_kind kind, bool neg, uint32_t a,
 
 #define M(r, k, neg, a, b, c, s) m_add((r), (k), (neg), (a), (b), (c), (s))
 
+static uint32_t rule_l4(const struct fw_rule *r);
+
 static void
 verdict(struct fw_rule *r, enum fw_verdict v, bool counter)
 {
@@ -537,6 +539,21 @@ verdict(struct fw_rule *r, enum fw_verdict v, bool counter)
 	r->counter = counter;
 }
 
+/* Until assign_targets() gives it an id: this rule counts its sources. */
+#define TARGET_WANTED	UINT16_MAX
+
+/*
+ * A counted drop or reject that represents an attack or a refusal: the
+ * kernel also counts it per source, so that its events name them.
+ */
+static void
+drop_verdict(struct fw_rule *r, enum fw_verdict v)
+{
+	verdict(r, v, true);
+	if (r != NULL)
+		r->target = TARGET_WANTED;
+}
+
 static void
 scan_rule(struct builder *b, const char *name, uint32_t mask, uint32_t value)
 {
@@ -544,7 +561,7 @@ scan_rule(struct builder *b, const char *name, uint32_t mask, uint32_t value)
 
 	M(r, FW_M_L4PROTO, false, IPPROTO_TCP, 0, 0, -1);
 	M(r, FW_M_TCP_FLAGS, false, mask, value, 0, -1);
-	verdict(r, FW_V_DROP, true);
+	drop_verdict(r, FW_V_DROP);
 }
 
 #define TCP_ALL	(FW_TCP_FIN | FW_TCP_SYN | FW_TCP_RST | FW_TCP_PSH | \
@@ -606,7 +623,7 @@ build_icmp_limit(struct builder *b, const struct fw_config_header *h)
 		M(r, FW_M_ICMP_TYPE, false, v[i].echo_request, v[i].family, 0,
 		    -1);
 		M(r, FW_M_LIMIT_OVER, false, h->icmp_rate, h->icmp_burst, 0, -1);
-		verdict(r, FW_V_DROP, true);
+		drop_verdict(r, FW_V_DROP);
 	}
 }
 
@@ -622,7 +639,7 @@ build_new_without_syn(struct builder *b, const struct fw_config_header *h)
 	M(r, FW_M_CT_STATE, false, FW_CT_NEW, 0, 0, -1);
 	M(r, FW_M_TCP_FLAGS, true, FW_TCP_FIN | FW_TCP_SYN |
 	    FW_TCP_RST | FW_TCP_ACK, FW_TCP_SYN, 0, -1);
-	verdict(r, FW_V_DROP, true);
+	drop_verdict(r, FW_V_DROP);
 }
 
 /*
@@ -647,7 +664,7 @@ build_syn_flood(struct builder *b, const struct fw_config_header *h,
 		    FW_TCP_RST | FW_TCP_ACK, FW_TCP_SYN, 0, -1);
 		M(r, FW_M_SADDR, true, fam ? 6 : 4, 0, 0, mgmt[fam]);
 		M(r, FW_M_LIMIT_OVER, false, h->syn_rate, h->syn_burst, 0, -1);
-		verdict(r, FW_V_DROP, true);
+		drop_verdict(r, FW_V_DROP);
 	}
 }
 
@@ -731,7 +748,7 @@ build_ports(struct builder *b, const struct fw_config_header *h,
 			r = rule_new(b, NULL);
 			M(r, FW_M_L4PROTO, false, l4, 0, 0, -1);
 			M(r, FW_M_DPORT, false, p->port, 0, 0, -1);
-			verdict(r, closed, true);
+			drop_verdict(r, closed);
 		}
 	}
 	/* Closed ports: every port of every disabled server. */
@@ -755,7 +772,7 @@ build_ports(struct builder *b, const struct fw_config_header *h,
 			r = rule_new(b, c);
 			M(r, FW_M_L4PROTO, false, l4, 0, 0, -1);
 			M(r, FW_M_DPORT, false, p->port, 0, 0, -1);
-			verdict(r, closed, true);
+			drop_verdict(r, closed);
 		}
 	}
 }
@@ -778,7 +795,7 @@ build_per_source(struct builder *b, const struct fw_config_header *h,
 		M(r, FW_M_CT_STATE, false, FW_CT_NEW, 0, 0, -1);
 		M(r, FW_M_CT_COUNT, false, h->src_max_conn, 0, fam ? 6 : 4,
 		    conn[fam]);
-		verdict(r, closed, true);
+		drop_verdict(r, closed);
 	}
 	for (fam = 0; fam < 2 && h->src_rate > 0; fam++) {
 		r = rule_new(b, fam ? NULL : "per-source new-connection rate");
@@ -788,7 +805,7 @@ build_per_source(struct builder *b, const struct fw_config_header *h,
 		M(r, FW_M_CT_STATE, false, FW_CT_NEW, 0, 0, -1);
 		M(r, FW_M_METER, false, h->src_rate, h->src_burst, fam ? 6 : 4,
 		    meter[fam]);
-		verdict(r, FW_V_DROP, true);
+		drop_verdict(r, FW_V_DROP);
 	}
 }
 
@@ -844,6 +861,25 @@ read_prefixes(struct rd *r, struct fw_set *s, uint32_t n)
 	return 0;
 }
 
+/* drop_src4, drop_src6: last, so that fw_ir_strip_sources() leaves the
+ * other sets' indices alone. */
+static int
+add_source_sets(struct fw_ir *ir)
+{
+	int fam, i;
+
+	for (fam = 0; fam < 2; fam++) {
+		if ((i = add_set(ir, fam ? "drop_src6" : "drop_src4",
+		    fam ? FW_SET_IPV6 : FW_SET_IPV4, FW_SET_SOURCES |
+		    FW_SET_DYNAMIC | FW_SET_TIMEOUT, 0)) == -1)
+			return -1;
+		ir->sets[i].size = FW_SRC_SET_SIZE;
+		ir->sets[i].timeout_s = FW_SRC_TIMEOUT_S;
+		ir->src_sets[fam] = i;
+	}
+	return 0;
+}
+
 static int
 build_sets(struct fw_ir *ir, const struct fw_config_header *h, struct rd *r,
     const struct fw_port *ports, int *acl, int *mgmt, int *ban, int *meter,
@@ -887,7 +923,7 @@ build_sets(struct fw_ir *ir, const struct fw_config_header *h, struct rd *r,
 	}
 	*guarded = meter[0] = meter[1] = conn[0] = conn[1] = -1;
 	if (h->src_rate == 0 && h->src_max_conn == 0)
-		return 0;
+		return add_source_sets(ir);
 	if ((*guarded = add_set(ir, "guarded", FW_SET_PORT, 0,
 	    h->n_ports)) == -1)
 		return -1;
@@ -924,7 +960,99 @@ build_sets(struct fw_ir *ir, const struct fw_config_header *h, struct rd *r,
 		ir->sets[meter[fam]].size = 65535;
 		ir->sets[meter[fam]].timeout_s = 60;
 	}
+	return add_source_sets(ir);
+}
+
+size_t
+fw_rule_head(const struct fw_ir *ir, size_t i)
+{
+	for (; i > 0 && ir->rules[i].comment[0] == '\0'; i--)
+		;
+	return i;
+}
+
+/*
+ * One drop target per named rule and verdict: the IPv4 and IPv6 halves
+ * of a rule share theirs, so its events name sources of both families.
+ */
+static int
+assign_targets(struct fw_ir *ir)
+{
+	size_t i, k, n = 0;
+
+	for (i = 0; i < ir->n_rules; i++)
+		n += ir->rules[i].target == TARGET_WANTED;
+	if (n >= TARGET_WANTED)
+		return -1;
+	if (n > 0 && (ir->targets = calloc(n, sizeof(*ir->targets))) == NULL)
+		return -1;
+	for (i = 0; i < ir->n_rules; i++) {
+		struct fw_rule *r = &ir->rules[i];
+		bool tcp = r->verdict == FW_V_REJECT &&
+		    rule_l4(r) == IPPROTO_TCP;
+		size_t head = fw_rule_head(ir, i);
+		struct fw_target *t;
+
+		if (r->target != TARGET_WANTED)
+			continue;
+		for (k = 0; k < ir->n_targets; k++) {
+			t = &ir->targets[k];
+			if (fw_rule_head(ir, t->rule) == head &&
+			    t->verdict == r->verdict && t->tcp_reset == tcp)
+				break;
+		}
+		if (k == ir->n_targets) {
+			t = &ir->targets[ir->n_targets++];
+			t->id = (uint16_t)ir->n_targets;
+			t->verdict = r->verdict;
+			t->tcp_reset = tcp;
+			t->rule = i;
+			snprintf(t->chain, sizeof(t->chain), "%s_%u",
+			    r->verdict == FW_V_REJECT ? "reject" : "drop",
+			    (unsigned)t->id);
+		}
+		r->target = ir->targets[k].id;
+	}
 	return 0;
+}
+
+/* Where set i goes once the accounting sets are taken out. */
+static int
+set_renumbered(const struct fw_ir *ir, int i)
+{
+	int k, gone = 0;
+
+	for (k = 0; k < i; k++)
+		gone += (ir->sets[k].flags & FW_SET_SOURCES) != 0;
+	return i - gone;
+}
+
+void
+fw_ir_strip_sources(struct fw_ir *ir)
+{
+	size_t i, o;
+	unsigned k;
+
+	if (ir == NULL || ir->n_targets == 0)
+		return;
+	for (i = 0; i < ir->n_rules; i++) {
+		ir->rules[i].target = 0;
+		for (k = 0; k < ir->rules[i].n; k++)
+			if (ir->rules[i].m[k].set >= 0)
+				ir->rules[i].m[k].set = set_renumbered(ir,
+				    ir->rules[i].m[k].set);
+	}
+	for (i = 0, o = 0; i < ir->n_sets; i++) {
+		if (ir->sets[i].flags & FW_SET_SOURCES)
+			free(ir->sets[i].elems);
+		else
+			ir->sets[o++] = ir->sets[i];
+	}
+	ir->n_sets = o;
+	free(ir->targets);
+	ir->targets = NULL;
+	ir->n_targets = 0;
+	ir->src_sets[0] = ir->src_sets[1] = -1;
 }
 
 struct fw_ir *
@@ -944,8 +1072,9 @@ fw_build(const void *config, size_t len)
 	}
 	memset(&b, 0, sizeof(b));
 	if ((b.ir = calloc(1, sizeof(*b.ir))) == NULL ||
-	    (b.ir->sets = calloc(12, sizeof(*b.ir->sets))) == NULL)
+	    (b.ir->sets = calloc(16, sizeof(*b.ir->sets))) == NULL)
 		goto fail;
+	b.ir->src_sets[0] = b.ir->src_sets[1] = -1;
 	rd_get(&rd, &h, sizeof(h));
 	if ((ports = calloc(h.n_ports + 1, sizeof(*ports))) == NULL)
 		goto fail;
@@ -966,6 +1095,11 @@ fw_build(const void *config, size_t len)
 	M(r, FW_M_CT_STATE, false, FW_CT_ESTABLISHED | FW_CT_RELATED, 0, 0,
 	    -1);
 	verdict(r, FW_V_ACCEPT, false);
+	/*
+	 * Not counted per source: conntrack also marks stray packets of
+	 * real connections invalid (a late retransmission, state lost in a
+	 * restart), so its sources name no attacker.
+	 */
 	if (h.flags & FW_F_INVALID_STATE) {
 		r = rule_new(&b, "invalid state");
 		M(r, FW_M_CT_STATE, false, FW_CT_INVALID, 0, 0, -1);
@@ -977,7 +1111,7 @@ fw_build(const void *config, size_t len)
 		M(r, FW_M_NFPROTO, false, fam ? 6 : 4, 0, 0, -1);
 		M(r, FW_M_SADDR, false, fam ? 6 : 4, 0, 0, ban[fam]);
 		M(r, FW_M_SADDR, true, fam ? 6 : 4, 0, 0, mgmt[fam]);
-		verdict(r, FW_V_DROP, true);
+		drop_verdict(r, FW_V_DROP);
 	}
 	build_new_without_syn(&b, &h);
 	if (guarded != -1)
@@ -986,7 +1120,7 @@ fw_build(const void *config, size_t len)
 	build_ports(&b, &h, ports, acl);
 	if (b.ir->default_drop)
 		build_default_drop(&b, ports, h.n_ports);
-	if (b.failed)
+	if (b.failed || assign_targets(b.ir) == -1)
 		goto fail;
 	free(ports);
 	return b.ir;
@@ -1008,6 +1142,7 @@ fw_ir_free(struct fw_ir *ir)
 		free(ir->sets[i].elems);
 	free(ir->sets);
 	free(ir->rules);
+	free(ir->targets);
 	free(ir);
 }
 
@@ -1059,8 +1194,9 @@ render_set(FILE *out, const struct fw_set *s)
 {
 	size_t i;
 
-	fprintf(out, "\tset %s {\n\t\ttype %s\n", s->name,
-	    set_type_name(s->type));
+	fprintf(out, "\tset %s {\n\t\ttype %s%s\n", s->name,
+	    set_type_name(s->type), s->flags & FW_SET_SOURCES ?
+	    " . inet_service" : "");
 	if (s->size)
 		fprintf(out, "\t\tsize %u\n", s->size);
 	if (s->flags) {
@@ -1246,6 +1382,10 @@ render_rule(FILE *out, const struct fw_ir *ir, const struct fw_rule *r)
 	}
 	if (r->counter)
 		fputs("counter ", out);
+	if (r->target != 0 && r->target <= ir->n_targets) {
+		fprintf(out, "goto %s\n", ir->targets[r->target - 1].chain);
+		return;
+	}
 	switch (r->verdict) {
 	case FW_V_ACCEPT:
 		fputs("accept\n", out);
@@ -1258,6 +1398,30 @@ render_rule(FILE *out, const struct fw_ir *ir, const struct fw_rule *r)
 		    "reject with icmpx port-unreachable\n", out);
 		break;
 	}
+}
+
+/*
+ * A drop target's chain.  The tcp-reset one ends in a drop as well: a
+ * chain reached by goto that runs out returns to the base chain's
+ * policy, which may be accept.
+ */
+static void
+render_target(FILE *out, const struct fw_ir *ir, const struct fw_target *t)
+{
+	fprintf(out, "\t# %s\n\tchain %s {\n"
+	    "\t\tmeta nfproto ipv4 update @%s { ip saddr . %u counter }\n"
+	    "\t\tmeta nfproto ipv6 update @%s { ip6 saddr . %u counter }\n",
+	    ir->rules[fw_rule_head(ir, t->rule)].comment, t->chain,
+	    ir->sets[ir->src_sets[0]].name, t->id,
+	    ir->sets[ir->src_sets[1]].name, t->id);
+	if (t->verdict == FW_V_DROP)
+		fputs("\t\tdrop\n", out);
+	else if (t->tcp_reset)
+		fputs("\t\tmeta l4proto tcp reject with tcp reset\n"
+		    "\t\tdrop\n", out);
+	else
+		fputs("\t\treject with icmpx port-unreachable\n", out);
+	fputs("\t}\n\n", out);
 }
 
 int
@@ -1275,10 +1439,395 @@ fw_render_nft(const struct fw_ir *ir, FILE *out)
 		render_set(out, &ir->sets[i]);
 		fputs("\n", out);
 	}
+	if (ir->n_targets > 0)
+		fputs("\t# Drop targets: each counts the packet under its "
+		    "source and its own number\n"
+		    "\t# in drop_src4/drop_src6, then gives the verdict.\n\n",
+		    out);
+	for (i = 0; i < ir->n_targets; i++)
+		render_target(out, ir, &ir->targets[i]);
 	fprintf(out, "\tchain input {\n\t\ttype filter hook input priority "
 	    "filter; policy %s;\n", ir->default_drop ? "drop" : "accept");
 	for (i = 0; i < ir->n_rules; i++)
 		render_rule(out, ir, &ir->rules[i]);
 	fputs("\t}\n}\n", out);
 	return ferror(out) ? -1 : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Drop sources                                                        */
+/* ------------------------------------------------------------------ */
+
+static int
+src_key_cmp(const struct fw_source *x, const struct fw_source *y)
+{
+	if (x->target != y->target)
+		return x->target < y->target ? -1 : 1;
+	if (x->family != y->family)
+		return x->family < y->family ? -1 : 1;
+	return 0;
+}
+
+/* By target, family, then the most packets first, then address. */
+static int
+src_cmp_target(const void *a, const void *b)
+{
+	const struct fw_source *x = a, *y = b;
+	int c = src_key_cmp(x, y);
+
+	if (c != 0)
+		return c;
+	if (x->packets != y->packets)
+		return x->packets > y->packets ? -1 : 1;
+	return memcmp(x->addr, y->addr, 16);
+}
+
+/* The most packets first. */
+static int
+src_cmp_packets(const void *a, const void *b)
+{
+	const struct fw_source *x = a, *y = b;
+
+	if (x->packets != y->packets)
+		return x->packets > y->packets ? -1 : 1;
+	return src_cmp_target(a, b);
+}
+
+size_t
+fw_sources_top(struct fw_source *v, size_t n, size_t per, size_t max)
+{
+	size_t i, k, o, run;
+
+	if (n == 0)
+		return 0;
+	qsort(v, n, sizeof(*v), src_cmp_target);
+	for (i = 0; i < n; i = k) {
+		for (k = i + 1; k < n && src_key_cmp(&v[i], &v[k]) == 0; k++)
+			;
+		for (o = i; o < k; o++)
+			v[o].peers = k - i > UINT32_MAX ? UINT32_MAX :
+			    (uint32_t)(k - i);
+	}
+	for (i = 0, o = 0, run = 0; i < n; i++) {
+		run = i > 0 && src_key_cmp(&v[i - 1], &v[i]) == 0 ? run + 1 : 0;
+		if (run < per)
+			v[o++] = v[i];
+	}
+	if (o > max) {
+		qsort(v, o, sizeof(*v), src_cmp_packets);
+		o = max;
+		qsort(v, o, sizeof(*v), src_cmp_target);
+	}
+	return o;
+}
+
+void *
+fw_counters_encode(uint32_t flags, const uint64_t *pkts, size_t n_rules,
+    const struct fw_source *src, size_t n_sources, size_t *len)
+{
+	struct fw_counters_header h;
+	size_t total;
+	uint8_t *buf;
+
+	if (n_rules > FW_MAX_COUNTERS || n_sources > FW_MAX_SOURCES ||
+	    (flags & ~FW_CTR_ALL) != 0) {
+		errno = EINVAL;
+		return NULL;
+	}
+	memset(&h, 0, sizeof(h));
+	h.magic = FW_COUNTERS_MAGIC;
+	h.flags = flags;
+	h.n_rules = (uint32_t)n_rules;
+	h.n_sources = (uint32_t)n_sources;
+	total = sizeof(h) + n_rules * sizeof(uint64_t) +
+	    n_sources * sizeof(struct fw_source);
+	if ((buf = calloc(1, total)) == NULL)
+		return NULL;
+	memcpy(buf, &h, sizeof(h));
+	if (n_rules > 0)
+		memcpy(buf + sizeof(h), pkts, n_rules * sizeof(uint64_t));
+	if (n_sources > 0)
+		memcpy(buf + sizeof(h) + n_rules * sizeof(uint64_t), src,
+		    n_sources * sizeof(*src));
+	*len = total;
+	return buf;
+}
+
+int
+fw_counters_decode(const void *buf, size_t len, struct fw_counters *c,
+    char *err, size_t errlen)
+{
+	struct fw_counters_header h;
+	struct fw_counters out;
+	struct rd r = { buf, len, 0 };
+	size_t i;
+	unsigned k;
+
+	if (buf == NULL || rd_get(&r, &h, sizeof(h)) == -1) {
+		fw_err(err, errlen, "shorter than the header");
+		return -1;
+	}
+	if (h.magic != FW_COUNTERS_MAGIC || (h.flags & ~FW_CTR_ALL) != 0 ||
+	    h.n_rules > FW_MAX_COUNTERS || h.n_sources > FW_MAX_SOURCES) {
+		fw_err(err, errlen, "bad header");
+		return -1;
+	}
+	if (len != sizeof(h) + (size_t)h.n_rules * sizeof(uint64_t) +
+	    (size_t)h.n_sources * sizeof(struct fw_source)) {
+		fw_err(err, errlen, "counts need other than %zu bytes", len);
+		return -1;
+	}
+	memset(&out, 0, sizeof(out));
+	out.flags = h.flags;
+	if ((out.pkts = calloc((size_t)h.n_rules + 1, sizeof(uint64_t))) ==
+	    NULL || (out.sources = calloc((size_t)h.n_sources + 1,
+	    sizeof(struct fw_source))) == NULL) {
+		fw_counters_clear(&out);
+		fw_err(err, errlen, "out of memory");
+		return -1;
+	}
+	rd_get(&r, out.pkts, (size_t)h.n_rules * sizeof(uint64_t));
+	out.n_rules = h.n_rules;
+	for (i = 0; i < h.n_sources; i++) {
+		struct fw_source *s = &out.sources[i];
+		bool bad;
+
+		rd_get(&r, s, sizeof(*s));
+		bad = s->target == 0 || (s->family != 4 && s->family != 6) ||
+		    s->pad != 0;
+		for (k = s->family == 4 ? 4 : 16; k < 16; k++)
+			bad |= s->addr[k] != 0;
+		if (bad) {
+			fw_counters_clear(&out);
+			fw_err(err, errlen, "sources[%zu]: bad entry", i);
+			return -1;
+		}
+	}
+	out.n_sources = h.n_sources;
+	*c = out;
+	return 0;
+}
+
+void
+fw_counters_clear(struct fw_counters *c)
+{
+	if (c == NULL)
+		return;
+	free(c->pkts);
+	free(c->sources);
+	memset(c, 0, sizeof(*c));
+}
+
+struct fw_track_entry {
+	struct fw_source src;	/* packets: the kernel's counter last seen */
+	uint64_t pending;	/* drops not yet taken for an event */
+	uint64_t seen;		/* the update that last listed it */
+	uint32_t peers;		/* most src.peers seen since the last take */
+};
+
+struct fw_track {
+	size_t n, cap;
+	uint64_t updates;
+	struct fw_track_entry *v;	/* cap of them */
+};
+
+struct fw_track *
+fw_track_new(size_t cap)
+{
+	struct fw_track *t;
+
+	if (cap == 0 || (t = calloc(1, sizeof(*t))) == NULL)
+		return NULL;
+	if ((t->v = calloc(cap, sizeof(*t->v))) == NULL) {
+		free(t);
+		return NULL;
+	}
+	t->cap = cap;
+	return t;
+}
+
+void
+fw_track_free(struct fw_track *t)
+{
+	if (t == NULL)
+		return;
+	free(t->v);
+	free(t);
+}
+
+void
+fw_track_reset(struct fw_track *t)
+{
+	if (t != NULL)
+		t->n = 0;
+}
+
+static bool
+track_same(const struct fw_source *x, const struct fw_source *y)
+{
+	return src_key_cmp(x, y) == 0 && memcmp(x->addr, y->addr, 16) == 0;
+}
+
+/*
+ * The slot for a source not seen before: a free one, else the one with
+ * the fewest pending drops (the least recently listed among equals), if
+ * it has fewer than rise.  NULL: the new source is not remembered.
+ */
+static struct fw_track_entry *
+track_slot(struct fw_track *t, uint64_t rise)
+{
+	struct fw_track_entry *victim = NULL;
+	size_t i;
+
+	if (t->n < t->cap)
+		return &t->v[t->n++];
+	for (i = 0; i < t->n; i++) {
+		struct fw_track_entry *e = &t->v[i];
+
+		if (victim == NULL || e->pending < victim->pending ||
+		    (e->pending == victim->pending && e->seen < victim->seen))
+			victim = e;
+	}
+	return victim != NULL && (victim->pending < rise ||
+	    (victim->pending == 0 && victim->seen < t->updates)) ? victim :
+	    NULL;
+}
+
+/*
+ * Linear search: cap is small (the engine uses 1,024) and an update
+ * lists at most FW_MAX_SOURCES, so a poll costs about a million
+ * comparisons at worst, every few seconds.
+ */
+void
+fw_track_update(struct fw_track *t, const struct fw_source *v, size_t n)
+{
+	size_t i, k;
+
+	if (t == NULL)
+		return;
+	t->updates++;
+	for (i = 0; i < n; i++) {
+		struct fw_track_entry *e = NULL;
+		uint64_t rise;
+
+		for (k = 0; k < t->n; k++)
+			if (track_same(&t->v[k].src, &v[i])) {
+				e = &t->v[k];
+				break;
+			}
+		if (e != NULL) {
+			rise = v[i].packets >= e->src.packets ?
+			    v[i].packets - e->src.packets : v[i].packets;
+		} else {
+			rise = v[i].packets;
+			if ((e = track_slot(t, rise)) == NULL)
+				continue;
+			memset(e, 0, sizeof(*e));
+		}
+		e->src = v[i];
+		e->pending += rise;
+		e->seen = t->updates;
+		if (v[i].peers > e->peers)
+			e->peers = v[i].peers;
+	}
+}
+
+static int
+track_cmp_pending(const void *a, const void *b)
+{
+	const struct fw_track_entry *x = a, *y = b;
+
+	if (x->pending != y->pending)
+		return x->pending > y->pending ? -1 : 1;
+	return memcmp(x->src.addr, y->src.addr, 16);
+}
+
+/* The most peers per (target, family) among the entries taken. */
+struct peer_key {
+	uint16_t target;
+	uint8_t family;
+	uint32_t peers;
+};
+
+size_t
+fw_track_take(struct fw_track *t, bool (*want)(uint16_t target, void *arg),
+    void *arg, struct fw_source *top, size_t max, uint64_t *total,
+    size_t *sources)
+{
+	struct fw_track_entry best[FW_SRC_PER_TARGET * 2];
+	struct peer_key keys[16];
+	size_t i, k, n = 0, nb = 0, nk = 0, peers = 0;
+	size_t cap = sizeof(best) / sizeof(best[0]);
+	uint64_t sum = 0;
+
+	if (max > cap)
+		max = cap;
+	for (i = 0; t != NULL && i < t->n; i++) {
+		struct fw_track_entry *e = &t->v[i];
+
+		if (e->pending == 0 || !want(e->src.target, arg))
+			continue;
+		n++;
+		sum += e->pending;
+		for (k = 0; k < nk; k++)
+			if (keys[k].target == e->src.target &&
+			    keys[k].family == e->src.family)
+				break;
+		if (k == nk && nk < sizeof(keys) / sizeof(keys[0])) {
+			keys[nk].target = e->src.target;
+			keys[nk].family = e->src.family;
+			keys[nk++].peers = 0;
+		}
+		if (k < nk && e->peers > keys[k].peers)
+			keys[k].peers = e->peers;
+		/* Keep the max busiest in best[], sorted. */
+		k = 0;
+		if (nb < max) {
+			best[nb++] = *e;
+			k = nb - 1;
+		} else if (nb > 0 && e->pending > best[nb - 1].pending) {
+			best[nb - 1] = *e;
+			k = nb - 1;
+		}
+		for (; k > 0 &&
+		    track_cmp_pending(&best[k - 1], &best[k]) > 0; k--) {
+			struct fw_track_entry x = best[k];
+
+			best[k] = best[k - 1];
+			best[k - 1] = x;
+		}
+		e->pending = 0;
+		e->peers = 0;
+	}
+	for (k = 0; k < nk; k++)
+		peers += keys[k].peers;
+	for (k = 0; k < nb; k++) {
+		top[k] = best[k].src;
+		top[k].packets = best[k].pending;
+	}
+	if (total != NULL)
+		*total = sum;
+	if (sources != NULL)
+		*sources = peers > n ? peers : n;
+	return nb;
+}
+
+size_t
+fw_track_recent(const struct fw_track *t, struct fw_source *out, size_t max)
+{
+	struct fw_source *all;
+	size_t i, n = 0;
+
+	if (t == NULL || t->n == 0 || max == 0 ||
+	    (all = calloc(t->n, sizeof(*all))) == NULL)
+		return 0;
+	for (i = 0; i < t->n; i++)
+		if (t->v[i].seen == t->updates)
+			all[n++] = t->v[i].src;
+	qsort(all, n, sizeof(*all), src_cmp_packets);
+	if (n > max)
+		n = max;
+	memcpy(out, all, n * sizeof(*out));
+	free(all);
+	return n;
 }

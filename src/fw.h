@@ -13,7 +13,10 @@
  *   fw_ir --fw_nl_apply()-->   one netlink batch  (fw_nl.h)
  *
  * Rendering and the batch walk the same IR, so a golden file shows
- * exactly what the kernel is given.  The rule order implements the
+ * exactly what the kernel is given.  Drop rules also count each packet
+ * per source address in the kernel (struct fw_target); the "Drop
+ * sources" section below turns those counters into the sources that
+ * firewall-drops events name.  The rule order implements the
  * accessible-IP semantics of the MGate 5000 hardening guide, section 3.4,
  * and its DoS defense, section 3.6; see fw_build() in fw.c.
  */
@@ -158,6 +161,13 @@ enum fw_set_type {
 #define FW_SET_INTERVAL	0x1u
 #define FW_SET_TIMEOUT	0x2u
 #define FW_SET_DYNAMIC	0x4u
+/*
+ * Per-source drop accounting (see "Drop sources" below): the key is the
+ * address . a drop target's id (type inet_service, 2 bytes, network
+ * order); each element carries a packet counter.  Only the kernel adds
+ * elements.
+ */
+#define FW_SET_SOURCES	0x8u
 
 struct fw_elem {
 	uint8_t addr[16];	/* IPv4: 4 bytes; port: 2 bytes, network order */
@@ -229,8 +239,35 @@ struct fw_rule {
 	unsigned n;
 	bool counter;
 	enum fw_verdict verdict;
+	/*
+	 * 0: the rule ends in its verdict.  Else the id of a drop target:
+	 * the rule ends in `goto` to that target's chain, which counts the
+	 * packet per source and then gives the same verdict.
+	 */
+	uint16_t target;
 	char comment[48];	/* rendered as a comment, not sent */
 };
+
+/*
+ * A drop target: one chain per named drop rule (its IPv4 and IPv6 halves
+ * share it), which counts the packet under (source address, id) in the
+ * sets drop_src4/drop_src6 and then drops or rejects it.  The counting
+ * sits in a chain of its own, not in the drop rule, because a dynamic
+ * set that is full makes its update fail, and a failing statement ends
+ * its rule: in the drop rule, a flood of spoofed sources would turn the
+ * drop off.  In the chain, the next rule still gives the verdict.
+ */
+struct fw_target {
+	char chain[16];		/* "drop_ID" or "reject_ID" */
+	uint16_t id;		/* 1..n_targets, = index + 1 */
+	enum fw_verdict verdict;	/* FW_V_DROP or FW_V_REJECT */
+	bool tcp_reset;		/* FW_V_REJECT of TCP: with tcp reset */
+	size_t rule;		/* the first rule that jumps here: its name */
+};
+
+/* Elements per family: spoofed sources cannot grow a set past this. */
+#define FW_SRC_SET_SIZE		4096
+#define FW_SRC_TIMEOUT_S	120	/* idle sources leave the sets */
 
 struct fw_ir {
 	bool default_drop;	/* chain input policy */
@@ -238,6 +275,9 @@ struct fw_ir {
 	struct fw_set *sets;	/* owned */
 	size_t n_rules;
 	struct fw_rule *rules;	/* owned */
+	size_t n_targets;	/* 0: no per-source accounting */
+	struct fw_target *targets;	/* owned */
+	int src_sets[2];	/* drop_src4, drop_src6; valid if n_targets */
 };
 
 /*
@@ -251,10 +291,141 @@ void fw_ir_free(struct fw_ir *ir);
 int fw_ir_set_find(const struct fw_ir *ir, const char *name);
 
 /*
+ * Take per-source accounting out of ir: its sets and chains go, and every
+ * rule ends in its own verdict again.  The rules, their order and their
+ * counters stay as they are, so rule indices still match an IR that has
+ * it.  For a kernel that refuses the accounting (fw_nl_apply_soft()).
+ */
+void fw_ir_strip_sources(struct fw_ir *ir);
+
+/* The rule that names rule i: the nearest one at or before it with a
+ * comment (a rule without one continues the one before it). */
+size_t fw_rule_head(const struct fw_ir *ir, size_t i);
+
+/*
  * Print ir as text `nft -f` loads: it first creates and deletes table
  * inet sluice, so loading it replaces the table like fw_nl_apply() does.
  * Returns 0, or -1 if writing failed.
  */
 int fw_render_nft(const struct fw_ir *ir, FILE *out);
+
+/* ------------------------------------------------------------------ */
+/* Drop sources                                                        */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The monitor's answer to PRIV_FIREWALL_COUNTERS, in a memfd: a header,
+ * the packet counter of each rule of chain input in chain order
+ * (FW_NL_NO_COUNTER for a rule without one), then the busiest sources
+ * of each drop target, as the kernel's per-source counters hold them
+ * (drops since the element was created; an element leaves the set
+ * FW_SRC_TIMEOUT_S after its last drop).  Host byte order, no padding.
+ */
+#define FW_COUNTERS_MAGIC	0x43464c53u	/* "SLFC" little-endian */
+#define FW_MAX_COUNTERS		4096	/* rules per answer */
+#define FW_SRC_PER_TARGET	8	/* sources per target and family */
+#define FW_MAX_SOURCES		1024	/* sources per answer */
+
+#define FW_CTR_SOURCES	0x1u	/* the table has per-source accounting */
+#define FW_CTR_FULL4	0x2u	/* drop_src4 is full: new sources go */
+#define FW_CTR_FULL6	0x4u	/* uncounted (dropped all the same) */
+#define FW_CTR_ALL	0x7u
+
+struct fw_counters_header {
+	uint32_t magic;		/* FW_COUNTERS_MAGIC */
+	uint32_t flags;		/* FW_CTR_* */
+	uint32_t n_rules;	/* <= FW_MAX_COUNTERS uint64_t follow */
+	uint32_t n_sources;	/* <= FW_MAX_SOURCES struct fw_source follow */
+};
+
+struct fw_source {
+	uint64_t packets;	/* the kernel's counter for this element */
+	/*
+	 * How many sources the kernel held for this target and family when
+	 * it was read, this one included: a flood from many (spoofed)
+	 * addresses shows here, beyond the few listed.
+	 */
+	uint32_t peers;
+	uint16_t target;	/* fw_target.id, >= 1 */
+	uint8_t family;		/* 4 or 6 */
+	uint8_t pad;		/* zero */
+	uint8_t addr[16];	/* network order; IPv4 in the first 4 bytes */
+};
+
+/*
+ * Keep the per busiest sources of each (target, family) of v[0..n), and
+ * of those at most max in all (the busiest), sorted by target, family,
+ * then packets (most first); set each one's peers to the number of
+ * sources v held for its target and family.  Returns how many were kept.
+ */
+size_t fw_sources_top(struct fw_source *v, size_t n, size_t per, size_t max);
+
+/*
+ * Serialise an answer.  Returns a malloc'd buffer of *len bytes, or NULL
+ * (ENOMEM, or EINVAL when a count exceeds its cap).
+ */
+void *fw_counters_encode(uint32_t flags, const uint64_t *pkts,
+    size_t n_rules, const struct fw_source *src, size_t n_sources,
+    size_t *len);
+
+/* A decoded answer; fw_counters_clear() frees it. */
+struct fw_counters {
+	uint32_t flags;
+	size_t n_rules;
+	uint64_t *pkts;			/* owned */
+	size_t n_sources;
+	struct fw_source *sources;	/* owned */
+};
+
+/*
+ * Check and copy out an answer (buf need not be aligned; never read past
+ * len).  Returns 0, or -1 with a message in err and *c untouched.
+ */
+int fw_counters_decode(const void *buf, size_t len, struct fw_counters *c,
+    char *err, size_t errlen);
+void fw_counters_clear(struct fw_counters *c);
+
+/*
+ * Drops per source between polls, for the engine: it remembers each
+ * source's last counter (at most cap sources: the memory a flood of
+ * spoofed addresses can make it use) and adds the rise to the source's
+ * pending drops until they are taken for an event.
+ */
+struct fw_track;
+
+struct fw_track *fw_track_new(size_t cap);
+void fw_track_free(struct fw_track *t);
+/* Forget everything: the table was replaced, its counters start at 0. */
+void fw_track_reset(struct fw_track *t);
+
+/*
+ * One poll's sources.  A source seen before rises by the difference (or
+ * by its whole counter if that went down: the element expired and came
+ * back); a new one by its whole counter.  When all cap slots are in use,
+ * the source with the fewest pending drops makes room, if the new one
+ * has more.
+ */
+void fw_track_update(struct fw_track *t, const struct fw_source *v,
+    size_t n);
+
+/*
+ * Take the pending drops of the targets `want` accepts, and clear them:
+ * the busiest sources go to top[0..max) (max at most
+ * 2 * FW_SRC_PER_TARGET), busiest first, packets = their pending drops.
+ * Returns how many went to top.  *total gets the pending drops of all
+ * of them, *sources how many sources dropped packets: those remembered,
+ * or if more, the most the kernel held for these targets (peers) since
+ * the last take.  total and sources may be NULL.
+ */
+size_t fw_track_take(struct fw_track *t, bool (*want)(uint16_t target,
+    void *arg), void *arg, struct fw_source *top, size_t max,
+    uint64_t *total, size_t *sources);
+
+/*
+ * The sources of the last update, busiest first by their counter in the
+ * kernel, at most max in out.  Returns how many.
+ */
+size_t fw_track_recent(const struct fw_track *t, struct fw_source *out,
+    size_t max);
 
 #endif

@@ -55,6 +55,7 @@ now_ms(void)
 struct msg_info {
 	uint16_t type;		/* NFT_MSG_* or 0 for BEGIN/END */
 	int index;		/* set or rule index, -1 */
+	uint16_t target;	/* a drop target's chain or rule, 0 = none */
 };
 
 struct batch {
@@ -108,6 +109,7 @@ batch_commit(struct batch *b, uint16_t type, int index)
 	}
 	b->info[b->n_info].type = type;
 	b->info[b->n_info].index = index;
+	b->info[b->n_info].target = 0;
 	b->n_info++;
 	b->len += NLMSG_ALIGN(nlh->nlmsg_len);
 	b->seq++;
@@ -152,10 +154,15 @@ add_table_msg(struct batch *b, uint16_t type, uint16_t flags)
 /* Sets                                                                */
 /* ------------------------------------------------------------------ */
 
+/* A source set's key: the address, then the 2-byte target id padded to
+ * a 4-byte register. */
 static unsigned
 key_len(const struct fw_set *s)
 {
-	return s->type == FW_SET_IPV4 ? 4 : s->type == FW_SET_IPV6 ? 16 : 2;
+	unsigned n = s->type == FW_SET_IPV4 ? 4 : s->type == FW_SET_IPV6 ?
+	    16 : 2;
+
+	return s->flags & FW_SET_SOURCES ? n + 4 : n;
 }
 
 static struct nftnl_set *
@@ -175,7 +182,10 @@ set_new(const struct fw_set *s, uint32_t id)
 static void
 add_set_msg(struct batch *b, const struct fw_set *s, uint32_t id, int index)
 {
-	/* nft's datatype numbers: ipv4_addr 7, ipv6_addr 8, inet_service 13 */
+	/*
+	 * nft's datatype numbers: ipv4_addr 7, ipv6_addr 8, inet_service
+	 * 13; a concatenation is (first << 6) | second.
+	 */
 	uint32_t type = s->type == FW_SET_IPV4 ? 7 : s->type == FW_SET_IPV6 ?
 	    8 : 13, flags = 0;
 	struct nftnl_set *ns = set_new(s, id);
@@ -191,6 +201,8 @@ add_set_msg(struct batch *b, const struct fw_set *s, uint32_t id, int index)
 		flags |= NFT_SET_TIMEOUT;
 	if (s->flags & FW_SET_DYNAMIC)
 		flags |= NFT_SET_EVAL;
+	if (s->flags & FW_SET_SOURCES)
+		type = type << 6 | 13;
 	nftnl_set_set_u32(ns, NFTNL_SET_KEY_TYPE, type);
 	nftnl_set_set_u32(ns, NFTNL_SET_KEY_LEN, key_len(s));
 	nftnl_set_set_u32(ns, NFTNL_SET_FLAGS, flags);
@@ -522,7 +534,8 @@ add_match(struct nftnl_rule *r, const struct fw_ir *ir,
 }
 
 static bool
-add_verdict(struct nftnl_rule *r, const struct fw_rule *fr)
+add_verdict(struct nftnl_rule *r, const struct fw_ir *ir,
+    const struct fw_rule *fr)
 {
 	struct nftnl_expr *e;
 	unsigned i;
@@ -530,6 +543,15 @@ add_verdict(struct nftnl_rule *r, const struct fw_rule *fr)
 
 	if (fr->counter && !add_expr(r, nftnl_expr_alloc("counter")))
 		return false;
+	if (fr->target != 0 && fr->target <= ir->n_targets) {
+		if ((e = nftnl_expr_alloc("immediate")) == NULL)
+			return false;
+		nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, NFT_GOTO);
+		nftnl_expr_set_str(e, NFTNL_EXPR_IMM_CHAIN,
+		    ir->targets[fr->target - 1].chain);
+		return add_expr(r, e);
+	}
 	if (fr->verdict == FW_V_REJECT) {
 		for (i = 0; i < fr->n; i++)
 			if (fr->m[i].kind == FW_M_L4PROTO &&
@@ -570,7 +592,7 @@ add_rule_msg(struct batch *b, const struct fw_ir *ir, size_t index)
 	for (i = 0, ok = true; ok && i < fr->n; i++)
 		ok = add_match(r, ir, &fr->m[i]);
 	if (ok)
-		ok = add_verdict(r, fr);
+		ok = add_verdict(r, ir, fr);
 	if (!ok)
 		b->failed = true;
 	else if ((nlh = msg_hdr(b, NFT_MSG_NEWRULE, NLM_F_CREATE |
@@ -579,6 +601,161 @@ add_rule_msg(struct batch *b, const struct fw_ir *ir, size_t index)
 		batch_commit(b, NFT_MSG_NEWRULE, (int)index);
 	}
 	nftnl_rule_free(r);
+}
+
+/* ------------------------------------------------------------------ */
+/* Drop targets (fw.h): per-source counting, then the verdict          */
+/* ------------------------------------------------------------------ */
+
+static struct nftnl_rule *
+target_rule_new(const struct fw_target *t)
+{
+	struct nftnl_rule *r = nftnl_rule_alloc();
+
+	if (r != NULL) {
+		nftnl_rule_set_str(r, NFTNL_RULE_TABLE, FW_TABLE);
+		nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, t->chain);
+		nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_INET);
+	}
+	return r;
+}
+
+/*
+ * meta nfproto F update @drop_srcF { saddr . id counter }: the key is
+ * the address in NFT_REG_1 and the id in the 32-bit register right
+ * after it, as nft lays out a concatenation.
+ */
+static bool
+m_count_source(struct nftnl_rule *r, const struct fw_ir *ir,
+    const struct fw_target *t, unsigned fam)
+{
+	int set = ir->src_sets[fam == 6 ? 1 : 0];
+	uint16_t id = htons(t->id);
+	struct nftnl_expr *imm, *ctr, *e;
+
+	if (!m_cmp8(r, e_meta(NFT_META_NFPROTO), fam == 6 ? NFPROTO_IPV6 :
+	    NFPROTO_IPV4) || !m_saddr(r, fam))
+		return false;
+	if ((imm = nftnl_expr_alloc("immediate")) == NULL)
+		return false;
+	nftnl_expr_set_u32(imm, NFTNL_EXPR_IMM_DREG, fam == 6 ? NFT_REG_2 :
+	    NFT_REG32_01);
+	nftnl_expr_set(imm, NFTNL_EXPR_IMM_DATA, &id, sizeof(id));
+	if (!add_expr(r, imm))
+		return false;
+	if ((ctr = nftnl_expr_alloc("counter")) == NULL)
+		return false;
+	if ((e = nftnl_expr_alloc("dynset")) == NULL) {
+		nftnl_expr_free(ctr);
+		return false;
+	}
+	nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SREG_KEY, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_OP, NFT_DYNSET_OP_UPDATE);
+	nftnl_expr_set_str(e, NFTNL_EXPR_DYNSET_SET_NAME, ir->sets[set].name);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SET_ID, (uint32_t)set + 1);
+	nftnl_expr_set(e, NFTNL_EXPR_DYNSET_EXPR, ctr, 0);
+	return add_expr(r, e);
+}
+
+/* Rule k of t's chain, as fw_render_nft() prints it; false: none. */
+static bool
+target_rule(struct nftnl_rule *r, const struct fw_ir *ir,
+    const struct fw_target *t, unsigned k, bool *ok)
+{
+	struct nftnl_expr *e;
+
+	*ok = true;
+	switch (k) {
+	case 0:
+	case 1:
+		*ok = m_count_source(r, ir, t, k == 0 ? 4 : 6);
+		return true;
+	case 2:
+		if (t->verdict == FW_V_DROP)
+			break;
+		if (t->tcp_reset && !m_cmp8(r, e_meta(NFT_META_L4PROTO),
+		    IPPROTO_TCP)) {
+			*ok = false;
+			return true;
+		}
+		if ((e = nftnl_expr_alloc("reject")) == NULL) {
+			*ok = false;
+			return true;
+		}
+		nftnl_expr_set_u32(e, NFTNL_EXPR_REJECT_TYPE, t->tcp_reset ?
+		    NFT_REJECT_TCP_RST : NFT_REJECT_ICMPX_UNREACH);
+		nftnl_expr_set_u8(e, NFTNL_EXPR_REJECT_CODE, t->tcp_reset ? 0 :
+		    NFT_REJECT_ICMPX_PORT_UNREACH);
+		*ok = add_expr(r, e);
+		return true;
+	case 3:
+		if (!t->tcp_reset)
+			return false;
+		break;
+	default:
+		return false;
+	}
+	if ((e = nftnl_expr_alloc("immediate")) == NULL) {
+		*ok = false;
+		return true;
+	}
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, NF_DROP);
+	*ok = add_expr(r, e);
+	return true;
+}
+
+static void
+add_target_rules(struct batch *b, const struct fw_ir *ir,
+    const struct fw_target *t)
+{
+	struct nftnl_rule *r;
+	struct nlmsghdr *nlh;
+	unsigned k;
+	bool ok;
+
+	for (k = 0; !b->failed; k++) {
+		if ((r = target_rule_new(t)) == NULL) {
+			b->failed = true;
+			return;
+		}
+		if (!target_rule(r, ir, t, k, &ok)) {
+			nftnl_rule_free(r);
+			return;
+		}
+		if (!ok)
+			b->failed = true;
+		else if ((nlh = msg_hdr(b, NFT_MSG_NEWRULE, NLM_F_CREATE |
+		    NLM_F_APPEND)) != NULL) {
+			nftnl_rule_nlmsg_build_payload(nlh, r);
+			batch_commit(b, NFT_MSG_NEWRULE, -1);
+			if (!b->failed)
+				b->info[b->n_info - 1].target = t->id;
+		}
+		nftnl_rule_free(r);
+	}
+}
+
+static void
+add_target_chain(struct batch *b, const struct fw_target *t)
+{
+	struct nftnl_chain *c = nftnl_chain_alloc();
+	struct nlmsghdr *nlh;
+
+	if (c == NULL) {
+		b->failed = true;
+		return;
+	}
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, FW_TABLE);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, t->chain);
+	if ((nlh = msg_hdr(b, NFT_MSG_NEWCHAIN, NLM_F_CREATE | NLM_F_EXCL)) !=
+	    NULL) {
+		nftnl_chain_nlmsg_build_payload(nlh, c);
+		batch_commit(b, NFT_MSG_NEWCHAIN, -1);
+		if (!b->failed)
+			b->info[b->n_info - 1].target = t->id;
+	}
+	nftnl_chain_free(c);
 }
 
 static void
@@ -696,7 +873,11 @@ report_refusal(const struct batch *b, const struct fw_ir *ir, uint32_t k,
 {
 	const struct msg_info *mi = k < b->n_info ? &b->info[k] : NULL;
 
-	if (mi == NULL || mi->index < 0)
+	if (mi != NULL && mi->target != 0 && mi->target <= ir->n_targets)
+		fw_err(err, errlen, "kernel refused %s of chain %s (per-source "
+		    "accounting): %s", msg_name(mi->type),
+		    ir->targets[mi->target - 1].chain, strerror(error));
+	else if (mi == NULL || mi->index < 0)
 		fw_err(err, errlen, "kernel refused %s: %s",
 		    mi ? msg_name(mi->type) : "batch", strerror(error));
 	else if (mi->type == NFT_MSG_NEWSET)
@@ -822,11 +1003,16 @@ fw_nl_apply_stats(const struct fw_ir *ir, struct fw_nl_stats *stats,
 	batch_begin(&b);
 	batch_drop_table(&b);
 	add_table_msg(&b, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_EXCL);
+	/* Chains in the order of the text: nft lists them that way. */
+	for (i = 0; i < ir->n_targets; i++)
+		add_target_chain(&b, &ir->targets[i]);
 	add_chain_msg(&b, ir->default_drop);
 	for (i = 0; i < ir->n_sets; i++)
 		add_set_msg(&b, &ir->sets[i], (uint32_t)i + 1, (int)i);
 	for (i = 0; i < ir->n_sets; i++)
 		add_elems(&b, &ir->sets[i], (uint32_t)i + 1, (int)i);
+	for (i = 0; i < ir->n_targets; i++)
+		add_target_rules(&b, ir, &ir->targets[i]);
 	for (i = 0; i < ir->n_rules; i++)
 		add_rule_msg(&b, ir, i);
 	batch_end(&b);
@@ -862,6 +1048,27 @@ fw_nl_apply(const struct fw_ir *ir, char *err, size_t errlen)
 }
 
 int
+fw_nl_apply_soft(struct fw_ir *ir, struct fw_nl_stats *stats, char *why,
+    size_t whylen, char *err, size_t errlen)
+{
+	int e;
+
+	fw_err(why, whylen, "%s", "");
+	if (fw_nl_apply_stats(ir, stats, err, errlen) == 0)
+		return 0;
+	e = errno;
+	/* Without nf_tables or the privilege, nothing would load. */
+	if (ir->n_targets == 0 || e == EPERM || e == EPROTONOSUPPORT ||
+	    e == EAFNOSUPPORT || e == ENOMEM) {
+		errno = e;
+		return -1;
+	}
+	fw_err(why, whylen, "%s", err);
+	fw_ir_strip_sources(ir);
+	return fw_nl_apply_stats(ir, stats, err, errlen);
+}
+
+int
 fw_nl_flush(char *err, size_t errlen)
 {
 	struct fw_ir empty;
@@ -894,11 +1101,19 @@ fw_nl_flush(char *err, size_t errlen)
 /* Read-back                                                           */
 /* ------------------------------------------------------------------ */
 
+/* Sources read from drop_src4/drop_src6, grown as needed up to max. */
+struct srcbuf {
+	struct fw_source *v;
+	size_t n, cap, max;
+	bool failed;
+};
+
 struct counter {
 	long n;
 	uint16_t want;		/* NFT_MSG_NEWSETELEM or NFT_MSG_NEWRULE */
 	uint64_t *pkts;		/* rules: each one's counter, if wanted */
 	size_t max;
+	struct srcbuf *src;	/* elements: each one's key and counter */
 };
 
 static int
@@ -912,6 +1127,44 @@ rule_counter(struct nftnl_expr *e, void *arg)
 }
 
 static int
+source_elem(struct nftnl_set_elem *e, struct srcbuf *sb)
+{
+	struct fw_source *s;
+	const uint8_t *key;
+	uint32_t klen = 0;
+	unsigned alen;
+	uint16_t id;
+
+	key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &klen);
+	/* address . id: 4 + 4 or 16 + 4 bytes (fw_nl.c key_len()) */
+	if (key == NULL || (klen != 8 && klen != 20))
+		return 0;
+	alen = klen - 4;
+	memcpy(&id, key + alen, 2);
+	if (ntohs(id) == 0 || sb->n >= sb->max)
+		return 0;
+	if (sb->n == sb->cap) {
+		size_t cap = sb->cap ? sb->cap * 2 : 256;
+		struct fw_source *v = realloc(sb->v, cap * sizeof(*v));
+
+		if (v == NULL) {
+			sb->failed = true;
+			return -1;
+		}
+		sb->v = v;
+		sb->cap = cap;
+	}
+	s = &sb->v[sb->n++];
+	memset(s, 0, sizeof(*s));
+	s->family = alen == 4 ? 4 : 6;
+	s->target = ntohs(id);
+	memcpy(s->addr, key, alen);
+	/* One expression per element (the counter), in either attribute. */
+	nftnl_set_elem_expr_foreach(e, rule_counter, &s->packets);
+	return 0;
+}
+
+static int
 count_elem(struct nftnl_set_elem *e, void *arg)
 {
 	struct counter *c = arg;
@@ -921,6 +1174,8 @@ count_elem(struct nftnl_set_elem *e, void *arg)
 		flags = nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS);
 	if (!(flags & NFT_SET_ELEM_INTERVAL_END))
 		c->n++;
+	if (c->src != NULL)
+		return source_elem(e, c->src);
 	return 0;
 }
 
@@ -958,13 +1213,13 @@ count_cb(const struct nlmsghdr *nlh, void *arg)
 /* One dump request; the answer is counted by count_cb. */
 static long
 dump_count(uint16_t type, const char *set, uint64_t *pkts, size_t max,
-    char *err, size_t errlen)
+    struct srcbuf *src, char *err, size_t errlen)
 {
 	char *buf;
 	struct mnl_socket *nl;
 	struct nlmsghdr *nlh;
 	struct counter c = { 0, type == NFT_MSG_GETSETELEM ?
-	    NFT_MSG_NEWSETELEM : NFT_MSG_NEWRULE, pkts, max };
+	    NFT_MSG_NEWSETELEM : NFT_MSG_NEWRULE, pkts, max, src };
 	uint32_t seq = (uint32_t)time(NULL), portid;
 	int ret = MNL_CB_OK, loops;
 	size_t size = MNL_SOCKET_BUFFER_SIZE * 4;
@@ -1016,6 +1271,8 @@ dump_count(uint16_t type, const char *set, uint64_t *pkts, size_t max,
 		ret = mnl_cb_run(buf, (size_t)n, seq, portid, count_cb, &c);
 	}
 	if (ret < 0) {
+		if (src != NULL && src->failed)
+			errno = ENOMEM;
 		fw_err(err, errlen, "reading %s: %s", set ? set : "rules",
 		    strerror(errno));
 		goto fail;
@@ -1034,17 +1291,50 @@ fail:
 long
 fw_nl_count_elements(const char *set, char *err, size_t errlen)
 {
-	return dump_count(NFT_MSG_GETSETELEM, set, NULL, 0, err, errlen);
+	return dump_count(NFT_MSG_GETSETELEM, set, NULL, 0, NULL, err, errlen);
 }
 
 long
 fw_nl_count_rules(char *err, size_t errlen)
 {
-	return dump_count(NFT_MSG_GETRULE, NULL, NULL, 0, err, errlen);
+	return dump_count(NFT_MSG_GETRULE, NULL, NULL, 0, NULL, err, errlen);
 }
 
 long
 fw_nl_rule_counters(uint64_t *pkts, size_t max, char *err, size_t errlen)
 {
-	return dump_count(NFT_MSG_GETRULE, NULL, pkts, max, err, errlen);
+	return dump_count(NFT_MSG_GETRULE, NULL, pkts, max, NULL, err, errlen);
+}
+
+long
+fw_nl_drop_sources(struct fw_source *out, size_t max, uint32_t *flags,
+    char *err, size_t errlen)
+{
+	static const char *const names[2] = { "drop_src4", "drop_src6" };
+	/* More than a set of ours can hold: a bound, whoever made it. */
+	struct srcbuf sb = { NULL, 0, 0, 2 * FW_SRC_SET_SIZE + 64, false };
+	uint32_t f = 0;
+	size_t n;
+	long got;
+	int fam;
+
+	for (fam = 0; fam < 2; fam++) {
+		got = dump_count(NFT_MSG_GETSETELEM, names[fam], NULL, 0, &sb,
+		    err, errlen);
+		if (got < 0 && errno == ENOENT)
+			continue;	/* a table without the accounting */
+		if (got < 0) {
+			free(sb.v);
+			return -1;
+		}
+		f |= FW_CTR_SOURCES;
+		if (got >= FW_SRC_SET_SIZE)
+			f |= fam ? FW_CTR_FULL6 : FW_CTR_FULL4;
+	}
+	n = fw_sources_top(sb.v, sb.n, FW_SRC_PER_TARGET, max);
+	if (n > 0)
+		memcpy(out, sb.v, n * sizeof(*out));
+	free(sb.v);
+	*flags = f;
+	return (long)n;
 }

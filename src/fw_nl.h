@@ -41,6 +41,18 @@ int fw_nl_apply(const struct fw_ir *ir, char *err, size_t errlen);
 int fw_nl_apply_stats(const struct fw_ir *ir, struct fw_nl_stats *stats,
     char *err, size_t errlen);
 
+/*
+ * Like fw_nl_apply_stats(), but reporting never costs the firewall: when
+ * the kernel refuses the table and ir has per-source accounting (an
+ * older kernel may lack dynamic sets with counters), the accounting is
+ * taken out of ir (fw_ir_strip_sources()) and the table sent again.
+ * Returns 0 when either loaded; why then holds the first refusal if the
+ * table loaded without the accounting, else "".  -1 with errno and err
+ * as fw_nl_apply_stats() when neither did.
+ */
+int fw_nl_apply_soft(struct fw_ir *ir, struct fw_nl_stats *stats,
+    char *why, size_t whylen, char *err, size_t errlen);
+
 /* Remove table inet sluice (absent is fine).  Returns 0 or -1. */
 int fw_nl_flush(char *err, size_t errlen);
 
@@ -60,5 +72,15 @@ long fw_nl_count_rules(char *err, size_t errlen);
  */
 long fw_nl_rule_counters(uint64_t *pkts, size_t max, char *err,
     size_t errlen);
+
+/*
+ * The busiest sources of each drop target (fw_sources_top() with
+ * FW_SRC_PER_TARGET), read with their counters from the sets drop_src4
+ * and drop_src6; at most max go to out.  *flags gets FW_CTR_SOURCES when
+ * the sets exist and FW_CTR_FULL4/6 when one is at FW_SRC_SET_SIZE.
+ * Returns the number stored (0 when the table has no such sets), or -1.
+ */
+long fw_nl_drop_sources(struct fw_source *out, size_t max, uint32_t *flags,
+    char *err, size_t errlen);
 
 #endif

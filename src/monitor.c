@@ -447,9 +447,10 @@ handle_verify(struct monitor *m, uint32_t id, struct priv_verify *req)
 static void
 handle_firewall(struct monitor *m, uint32_t id, int fd)
 {
+	static bool told;	/* the accounting refusal, logged once */
 	struct fw_nl_stats st;
 	struct fw_ir *ir;
-	char err[256], *buf = NULL;
+	char err[256], why[256], *buf = NULL;
 	size_t len;
 	long n4, n6;
 
@@ -475,7 +476,7 @@ handle_firewall(struct monitor *m, uint32_t id, int fd)
 		reply(m, id, errno, "building the ruleset: %s", strerror(errno));
 		return;
 	}
-	if (fw_nl_apply_stats(ir, &st, err, sizeof(err)) < 0) {
+	if (fw_nl_apply_soft(ir, &st, why, sizeof(why), err, sizeof(err)) < 0) {
 		int e = errno;
 
 		fw_ir_free(ir);
@@ -487,41 +488,67 @@ handle_firewall(struct monitor *m, uint32_t id, int fd)
 	/* Read back: a truncated element list is acked without error. */
 	n4 = fw_nl_count_elements("acl4", err, sizeof(err));
 	n6 = fw_nl_count_elements("acl6", err, sizeof(err));
+	if (why[0] != '\0' && !told) {
+		log_warn("kernel firewall: per-source drop accounting refused "
+		    "(%s); table inet sluice loaded without it, and drop "
+		    "events will not name sources", why);
+		told = true;
+	}
 	reply(m, id, 0, "table inet sluice: %zu rules, acl %ld+%ld entries, "
-	    "%zu-byte batch committed in %.1f ms", ir->n_rules, n4, n6,
-	    st.batch_bytes, st.commit_ms);
+	    "%zu-byte batch committed in %.1f ms%s", ir->n_rules, n4, n6,
+	    st.batch_bytes, st.commit_ms, why[0] != '\0' ? "; no per-source "
+	    "drop accounting (the kernel refused it)" : "");
 	fw_ir_free(ir);
 }
 
-/* The rule counters go back as an array in a memfd: one uint64 a rule. */
+/*
+ * The rule counters and the busiest drop sources go back in a memfd, as
+ * fw.h's struct fw_counters_header describes.  A failure to read the
+ * sources costs only them.
+ */
 static void
 handle_counters(struct monitor *m, uint32_t id)
 {
-	enum { MAX_RULES = 4096 };
+	struct fw_source *src;
 	uint64_t *pkts;
+	uint32_t flags = 0;
 	char err[256] = "";
-	long n;
-	int fd;
+	void *out = NULL;
+	size_t len = 0;
+	long n, ns;
+	int fd = -1;
 
 	if (!m->info.net_admin) {
 		reply(m, id, EPERM, "the monitor lacks CAP_NET_ADMIN");
 		return;
 	}
-	pkts = calloc(MAX_RULES, sizeof(*pkts));
-	if (pkts == NULL) {
+	pkts = calloc(FW_MAX_COUNTERS, sizeof(*pkts));
+	src = calloc(FW_MAX_SOURCES, sizeof(*src));
+	if (pkts == NULL || src == NULL) {
 		reply(m, id, ENOMEM, "out of memory");
+		free(pkts);
+		free(src);
 		return;
 	}
-	n = fw_nl_rule_counters(pkts, MAX_RULES, err, sizeof(err));
+	n = fw_nl_rule_counters(pkts, FW_MAX_COUNTERS, err, sizeof(err));
 	if (n < 0) {
 		reply(m, id, errno ? errno : EIO, "%s", err);
 		free(pkts);
+		free(src);
 		return;
 	}
-	if (n > MAX_RULES)
-		n = MAX_RULES;
-	fd = memfd_create("sluice-counters", MFD_CLOEXEC);
-	if (fd < 0 || fsutil_write_all(fd, pkts, (size_t)n * sizeof(*pkts)) < 0 ||
+	if (n > FW_MAX_COUNTERS)
+		n = FW_MAX_COUNTERS;
+	ns = fw_nl_drop_sources(src, FW_MAX_SOURCES, &flags, err, sizeof(err));
+	if (ns < 0) {
+		log_debug("reading the drop sources: %s", err);
+		ns = 0;
+		flags = 0;
+	}
+	out = fw_counters_encode(flags, pkts, (size_t)n, src, (size_t)ns,
+	    &len);
+	if (out == NULL || (fd = memfd_create("sluice-counters",
+	    MFD_CLOEXEC)) < 0 || fsutil_write_all(fd, out, len) < 0 ||
 	    lseek(fd, 0, SEEK_SET) < 0) {
 		reply(m, id, errno, "passing counters: %s", strerror(errno));
 	} else if (priv_send(m->sock, PRIV_REPLY, id,
@@ -529,7 +556,9 @@ handle_counters(struct monitor *m, uint32_t id)
 		log_warn("pass counters: %s", strerror(errno));
 	if (fd >= 0)
 		close(fd);
+	free(out);
 	free(pkts);
+	free(src);
 }
 
 /* Keys leave the monitor in a sealed memfd, never inline or on disk. */

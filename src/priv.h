@@ -31,7 +31,8 @@ enum priv_type {
 	PRIV_GENERATE_KEY,      /* priv_keygen -> PRIV_REPLY + memfd (PEM) */
 	PRIV_FIREWALL_APPLY,    /* no body, memfd (fw.h config) -> PRIV_REPLY */
 	PRIV_FIREWALL_FLUSH,    /* -> PRIV_REPLY */
-	PRIV_FIREWALL_COUNTERS, /* -> PRIV_REPLY + memfd (uint64_t per rule) */
+	PRIV_FIREWALL_COUNTERS, /* -> PRIV_REPLY + memfd (fw.h: struct
+				 * fw_counters_header, counters, sources) */
 	PRIV_OPEN_DEVICE,       /* priv_open_device -> PRIV_REPLY + fd */
 	PRIV_REPLY = 100,       /* priv_reply */
 	PRIV_REPLY_HASH,        /* priv_reply_hash */

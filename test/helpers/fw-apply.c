@@ -2,15 +2,22 @@
 /*
  * fw-apply - drive the firewall core for system tests and the benchmark.
  *
- *   fw-apply [-b ADDR:SECONDS]... [-n] [-r] [-o CONFIG] POLICY|-
+ *   fw-apply [-b ADDR:SECONDS]... [-A] [-n] [-r] [-S] [-o CONFIG] POLICY|-
  *
  * Loads POLICY ("-" = the embedded default), builds config -> IR, then
  * with -o writes the config bytes to CONFIG (fuzz seeds), with -r
- * prints the nft text and exits; otherwise applies it to table
- * inet sluice (-n: build only) and prints, one per line:
+ * prints the nft text and exits, with -S prints the drop sources the
+ * kernel counted (as the monitor reads them; the policy names the
+ * rules) and exits; otherwise applies it to table inet sluice
+ * (fw_nl_apply_soft(); -n: build only) and prints, one per line:
+ *   sources off: WHY    the table loaded without per-source accounting
  *   set NAME COUNT      elements read back from the kernel
  *   rules COUNT         rules read back
  *   batch BYTES MESSAGES build_ms BUILD commit_ms COMMIT
+ * -A makes the kernel refuse the accounting, as a kernel without it
+ * would: drop_src4 becomes an interval set, which the packet path
+ * cannot update (EOPNOTSUPP).
+ * -S prints "source ADDRESS CHAIN PACKETS RULE" lines and "flags F".
  *   fw-apply --flush    removes the table.
  * Exit 0 ok, 1 failure, 2 bad policy, 64 usage.
  */
@@ -56,6 +63,35 @@ parse_ban(const char *arg, struct fw_ban *b)
 	return 0;
 }
 
+static int
+print_sources(struct fw_ir *ir)
+{
+	static struct fw_source v[FW_MAX_SOURCES];
+	char err[512], addr[INET6_ADDRSTRLEN];
+	uint32_t flags;
+	long n, i;
+
+	if ((n = fw_nl_drop_sources(v, FW_MAX_SOURCES, &flags, err,
+	    sizeof(err))) == -1) {
+		fprintf(stderr, "fw-apply: %s\n", err);
+		fw_ir_free(ir);
+		return 1;
+	}
+	for (i = 0; i < n; i++) {
+		const struct fw_target *t = v[i].target <= ir->n_targets ?
+		    &ir->targets[v[i].target - 1] : NULL;
+
+		inet_ntop(v[i].family == 4 ? AF_INET : AF_INET6, v[i].addr,
+		    addr, sizeof(addr));
+		printf("source %s %s %llu %s\n", addr, t ? t->chain : "?",
+		    (unsigned long long)v[i].packets, t ?
+		    ir->rules[fw_rule_head(ir, t->rule)].comment : "?");
+	}
+	printf("flags %u\n", flags);
+	fw_ir_free(ir);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -68,7 +104,8 @@ main(int argc, char **argv)
 	size_t nb = 0, len, i;
 	void *cfg;
 	const char *out = NULL;
-	bool render = false, dry = false;
+	bool render = false, dry = false, refuse = false, sources = false;
+	char why[512];
 	int c;
 
 	if (argc == 2 && strcmp(argv[1], "--flush") == 0) {
@@ -78,8 +115,14 @@ main(int argc, char **argv)
 		}
 		return 0;
 	}
-	while ((c = getopt(argc, argv, "b:no:r")) != -1) {
+	while ((c = getopt(argc, argv, "Ab:no:rS")) != -1) {
 		switch (c) {
+		case 'A':
+			refuse = true;
+			break;
+		case 'S':
+			sources = true;
+			break;
 		case 'b':
 			if (nb == MAX_BANS || parse_ban(optarg, &bans[nb]) == -1) {
 				fprintf(stderr, "fw-apply: bad ban %s\n", optarg);
@@ -101,8 +144,9 @@ main(int argc, char **argv)
 		}
 	}
 	if (optind + 1 != argc) {
-		fprintf(stderr, "usage: fw-apply [-b ADDR:SECONDS]... [-n] [-r] "
-		    "[-o CONFIG] POLICY|-\n       fw-apply --flush\n");
+		fprintf(stderr, "usage: fw-apply [-b ADDR:SECONDS]... [-A] [-n] "
+		    "[-r] [-S] [-o CONFIG] POLICY|-\n"
+		    "       fw-apply --flush\n");
 		return 64;
 	}
 	p = strcmp(argv[optind], "-") == 0 ? policy_load_default(&perr) :
@@ -137,11 +181,18 @@ main(int argc, char **argv)
 		fw_ir_free(ir);
 		return 0;
 	}
-	if (fw_nl_apply_stats(ir, &st, err, sizeof(err)) == -1) {
+	if (sources)
+		return print_sources(ir);
+	if (refuse && ir->n_targets > 0)
+		ir->sets[ir->src_sets[0]].flags |= FW_SET_INTERVAL;
+	if (fw_nl_apply_soft(ir, &st, why, sizeof(why), err,
+	    sizeof(err)) == -1) {
 		fprintf(stderr, "fw-apply: %s\n", err);
 		fw_ir_free(ir);
 		return 1;
 	}
+	if (why[0] != '\0')
+		printf("sources off: %s\n", why);
 	for (i = 0; i < ir->n_sets; i++) {
 		long n = fw_nl_count_elements(ir->sets[i].name, err,
 		    sizeof(err));

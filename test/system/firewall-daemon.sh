@@ -49,8 +49,23 @@ for i in $(seq 1 40); do
 done
 expect_exit 0 ctl log --group network --json
 assert_contains "$(cat "$T/out")" "telnet port (disabled)" "drop event names the rule"
+# ... and the source the kernel counted it for (table inet sluice keeps
+# a counter per source address and drop rule).
+python3 - "$T/out" <<'PY' || fail "the drop event does not name 10.77.0.2: $(cat "$T/out")"
+import json, sys
+ev = [r for r in json.load(open(sys.argv[1])) if r["event"] == "firewall-drops"]
+f = ev[0]["fields"]
+assert f["rule"] == "telnet port (disabled)", f
+assert f["sources"].startswith("10.77.0.2 ("), f
+assert f["message"].startswith("telnet port (disabled) from 10.77.0.2 "), f
+print("drop event:", f["message"], "| sources:", f["sources"])
+PY
 expect_exit 0 ctl firewall show
 assert_contains "$(cat "$T/out")" "telnet port (disabled)" "show lists the counter"
+assert_contains "$(cat "$T/out")" "10.77.0.2" "show lists the busiest sources"
+expect_exit 0 ctl firewall show --json
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["source_accounting"]=="on", d["source_accounting"]' "$T/out" \
+	|| fail "source accounting is not on: $(cat "$T/out" | head -c 300)"
 
 # Apply an activated list: the set follows, atomically.
 cat >"$T/acl.yaml" <<'Y'

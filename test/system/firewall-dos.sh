@@ -17,12 +17,25 @@
 #      meter, should it come first) drops it, an established connection
 #      keeps working, and the listed host connects during and after it.
 #   4. ICMP limit: echo replies stay near rate + burst.
+#   Through 2-4, the kernel's per-source drop accounting (sets drop_src4
+#   and drop_src6, read as the monitor reads them: fw-apply -S) names the
+#   unlisted host for every rule that dropped its packets, with exactly
+#   the rule's count.
+#   5. a flood from random (spoofed) sources fills drop_src4 to its size
+#      and no further; packets are still dropped once it is full.
+#   6. sluiced itself in gw: a SYN flood (hping3) and a Null scan (nmap
+#      -sN) from the unlisted host each give a firewall-drops event that
+#      names the unlisted host's address; a flood from random sources
+#      gives one that lists 8 and counts the rest.
 #
 # Needs root, ip, nft, python3, hping3
-# and nmap; exits 77 otherwise.  Takes about 40 s.
+# and nmap; exits 77 otherwise.  Takes about 70 s.
 set -u
 : "${top_builddir:?}" "${top_srcdir:?}"
 FWAPPLY="$top_builddir/test/helpers/fw-apply"
+SLUICED="$top_builddir/sluiced"
+SLUICECTL="$top_builddir/sluicectl"
+NOTIFY_RUN="$top_builddir/test/helpers/notify-run"
 
 skip() { echo "SKIP: $*"; exit 77; }
 [ "$(id -u)" = 0 ] || skip "needs root (network namespaces, nftables, raw sockets)"
@@ -37,6 +50,7 @@ UL=sluice-dul$$
 GW_LS=10.78.1.1         # gw as the listed host sees it
 GW_UL=10.78.2.1         # gw as the unlisted host sees it
 T=$(mktemp -d "${TMPDIR:-/tmp}/sluice-dos.XXXXXX")
+chmod 0755 "$T"         # section 6: sluiced's engine runs as another user
 PIDS=
 fails=0
 
@@ -73,6 +87,7 @@ for ns in "$LS" "$UL"; do
 done
 ip -n "$LS" addr add 10.78.1.2/24 dev h0
 ip -n "$UL" addr add 10.78.2.2/24 dev h0
+UL_ADDR=10.78.2.2
 
 # High-numbered ports, so that the listeners need no privilege.
 PROTO=15020     # modbus-tcp port (protocol class, tcp)
@@ -163,6 +178,23 @@ apply() {
 		cat "$T/apply.out"
 		exit 1
 	fi
+	if grep -q '^sources off' "$T/apply.out"; then
+		echo "FAIL: the kernel refused the per-source accounting:"
+		cat "$T/apply.out"
+		exit 1
+	fi
+	CUR=$1
+}
+
+# src ADDR RULE: the drops the kernel counted for source ADDR under
+# RULE since the table was loaded (fw-apply -S: "source ADDR CHAIN
+# PACKETS RULE...").
+src() {
+	ip netns exec "$GW" "$FWAPPLY" -S "$CUR" > "$T/src.out" 2>&1 ||
+	    { echo "FAIL: fw-apply -S"; cat "$T/src.out"; exit 1; }
+	awk -v a="$1" -v r="$2" '$1 == "source" && $2 == a {
+		l = $0; sub(/^source [^ ]+ [^ ]+ [0-9]+ /, "", l)
+		if (l == r) n += $4 } END { print n + 0 }' "$T/src.out"
 }
 
 # Per-rule packet counters, summed by the rule's comment in the rendered
@@ -299,6 +331,13 @@ scan() {
 	d=$(rose "$3")
 	if [ "$d" -ge 5 ]; then
 		echo "ok: $1: no answer, '$3' counted $d"
+		s=$(src $UL_ADDR "$3")
+		if [ "$s" -ge "$d" ]; then
+			echo "ok: $1: counted for source $UL_ADDR ($s)"
+		else
+			fail "$1: '$3' dropped $d, the kernel counted $s for $UL_ADDR"
+			cat "$T/src.out"
+		fi
 	elif [ -n "${4:-}" ] && [ "$(rose "$4")" -ge 5 ]; then
 		known "$1: counted by '$4', not '$3' ($5)"
 	else
@@ -420,6 +459,30 @@ else
 	fail "syn flood: ${sent:-?} SYNs sent, dropped by 'syn flood' $d, by the per-source meter $dm"
 	cat "$T/flood.out"
 fi
+# Every one of those drops is counted for the flooding host, under the
+# rule that dropped it (the table was loaded just before the flood).
+s=$(src $UL_ADDR "syn flood")
+sm=$(src $UL_ADDR "per-source new-connection rate")
+if [ "$s" = "$(get "$T/c1" "syn flood")" ] &&
+    [ "$sm" = "$(get "$T/c1" "per-source new-connection rate")" ]; then
+	echo "ok: syn flood: counted for source $UL_ADDR: $s by 'syn flood', $sm by the meter"
+else
+	fail "syn flood: per source $UL_ADDR: $s / $sm, rules: $(get "$T/c1" "syn flood") / $(get "$T/c1" "per-source new-connection rate")"
+	cat "$T/src.out"
+fi
+# nft, another reader of the same set, agrees with ours.
+n=$(ip netns exec "$GW" nft -j list set inet sluice drop_src4 | python3 -c '
+import json, sys
+n = 0
+for o in json.load(sys.stdin)["nftables"]:
+    for e in o.get("set", {}).get("elem", []):
+        if e["elem"]["val"]["concat"][0] == sys.argv[1]:
+            n += e["elem"]["counter"]["packets"]
+print(n)' $UL_ADDR)
+all=$(awk -v a=$UL_ADDR '$1 == "source" && $2 == a { n += $4 } END { print n + 0 }' "$T/src.out")
+[ "$n" = "$all" ] && echo "ok: nft lists the same per-source counts ($n)" ||
+    fail "nft counts $n drops for $UL_ADDR, fw-apply -S $all"
+
 # A connect that succeeded only once the flood was over does not count.
 case $during/$alive in
 ok*/yes) echo "ok: listed host connects during the flood ($during)" ;;
@@ -495,6 +558,10 @@ if [ $# = 3 ] && icmp_ok "$2" "$3" && [ "$d" -ge $(( ($1 - $2) * 9 / 10 )) ]; th
 else
 	fail "icmp limit, new flows: replies/sent/seconds: ${*:-none}, 'icmp limit' dropped $d"
 fi
+s=$(src $UL_ADDR "icmp limit")
+[ "$s" = "$d" ] && echo "ok: icmp limit: counted for source $UL_ADDR ($s)" ||
+    fail "icmp limit: dropped $d, counted $s for $UL_ADDR"
+
 ctr "$T/c0"
 got=$(hp "$T/hp.out" --icmp -c 400 -i u5000 $GW_UL)
 ctr "$T/c1"
@@ -506,6 +573,165 @@ elif icmp_ok "$got" 2; then
 	echo "ok: icmp limit, one ping session: $got of 400 answered, 'icmp limit' dropped $d"
 else
 	known "icmp limit, one ping session (ping -f): $got of 400 answered, 'icmp limit' dropped $d: echo requests after the first are ct state established and accepted as replies before the limit"
+fi
+
+# ------------------------------------------------------------------
+# 5. Spoofed sources: the accounting set stays at its size, and a full
+#    set changes nothing about what is dropped.
+# ------------------------------------------------------------------
+
+policy "$T/spoof.yaml" "activate: false" drop
+apply "$T/spoof.yaml"
+ip netns exec "$UL" timeout 8 hping3 -S --flood --rand-source -p $OFF $GW_UL \
+    > "$T/spoof.out" 2>&1 &
+SPOOF=$!
+PIDS="$PIDS $SPOOF"
+elems() {
+	ip netns exec "$GW" nft -j list set inet sluice drop_src4 | python3 -c '
+import json, sys
+print(sum(len(o["set"].get("elem", [])) for o in json.load(sys.stdin)["nftables"] if "set" in o))'
+}
+i=0
+while [ "$(elems)" -lt 4096 ]; do
+	i=$((i + 1))
+	[ $i -le 60 ] || break
+	sleep 0.1
+done
+kill $SPOOF 2>/dev/null
+wait $SPOOF 2>/dev/null
+PIDS=$LISTENER
+n=$(elems)
+ip netns exec "$GW" "$FWAPPLY" -S "$CUR" > "$T/src.out" 2>&1
+flags=$(awk '$1 == "flags" { print $2 }' "$T/src.out")
+if [ "$n" = 4096 ] && [ "$flags" = 3 ]; then
+	echo "ok: random-source flood: drop_src4 full at 4096 elements (flags $flags)"
+else
+	fail "random-source flood: drop_src4 holds $n elements (flags ${flags:-?}), want 4096 (3)"
+	tail -3 "$T/spoof.out"
+fi
+# A source the full set has no room for is still dropped, and counted
+# by its rule.
+ctr "$T/c0"
+got=$(hp "$T/hp.out" -c 3 -i u10000 -S -p $OFF $GW_UL)
+ctr "$T/c1"
+d=$(($(rose "telnet port (disabled)") + $(rose "syn flood")))
+s=$(src $UL_ADDR "telnet port (disabled)")
+if [ "$got" = 0 ] && [ "$d" -ge 3 ] && [ "$s" = 0 ]; then
+	echo "ok: full set: a new source is dropped all the same ($d counted, not per source)"
+else
+	fail "full set: ${got:-?} answers, rules counted $d, per source $s"
+	cat "$T/hp.out"
+fi
+
+# ------------------------------------------------------------------
+# 6. sluiced in gw: events name the attacker.
+# ------------------------------------------------------------------
+
+if [ ! -x "$SLUICED" ] || [ ! -x "$SLUICECTL" ] || [ ! -x "$NOTIFY_RUN" ]; then
+	echo "SKIP (section 6): sluiced, sluicectl or notify-run not built"
+	[ $fails = 0 ] || { echo "$fails check(s) failed"; exit 1; }
+	exit 0
+fi
+# The daemon binds the service ports itself.
+kill $LISTENER 2>/dev/null
+wait $LISTENER 2>/dev/null
+PIDS=
+STATE=$T/state
+policy "$T/daemon.yaml" "activate: true" drop
+sctl() { "$SLUICECTL" --state-dir "$STATE" "$@"; }
+out=$(ip netns exec "$GW" "$NOTIFY_RUN" 10000 "$T/daemon.pid" -- "$SLUICED" \
+    -f -c "$T/daemon.yaml" --state-dir "$STATE" 2>>"$T/daemon.log") || {
+	echo "FAIL: sluiced did not become ready: $out"
+	tail -20 "$T/daemon.log"
+	exit 1
+}
+PIDS=$(cat "$T/daemon.pid")
+# event RULE...: wait (30 s at most) for a firewall-drops event of one
+# of the RULEs that names the unlisted host; print its message.
+cat > "$T/event.py" <<'PY'
+import json, sys
+addr, rules = sys.argv[1], sys.argv[2:]
+for r in json.load(sys.stdin):
+    f = r.get("fields", {})
+    if (r["event"] == "firewall-drops" and f.get("rule") in rules and
+            f.get("sources", "").startswith(addr + " (")):
+        print("%s | sources: %s" % (f["message"], f["sources"]))
+        sys.exit(0)
+sys.exit(1)
+PY
+event() {
+	i=0
+	while :; do
+		sctl log --group network --json 2>/dev/null |
+		    python3 "$T/event.py" $UL_ADDR "$@" && return 0
+		i=$((i + 1))
+		[ $i -le 60 ] || return 1
+		sleep 0.5
+	done
+}
+ip netns exec "$UL" timeout 3 hping3 -S --flood -p $PROTO $GW_UL > "$T/flood.out" 2>&1
+if m=$(event "syn flood" "per-source new-connection rate"); then
+	echo "ok: sluiced: SYN flood event: $m"
+else
+	fail "sluiced: no firewall-drops event naming $UL_ADDR for the SYN flood"
+	sctl log --group network --json | tail -c 2000
+fi
+ip netns exec "$UL" timeout 30 nmap -sN -Pn -n -p "$PROTO,$PRIO,$OFF" \
+    --max-retries 1 $GW_UL > "$T/nmap.out" 2>&1
+if m=$(event "null scan"); then
+	echo "ok: sluiced: nmap -sN event: $m"
+else
+	fail "sluiced: no firewall-drops event naming $UL_ADDR for nmap -sN"
+	cat "$T/nmap.out"
+	sctl log --group network --json | tail -c 2000
+fi
+# Spoofed sources: the event lists a few and counts the rest, as many
+# as the kernel held (its set is full: "at least").
+cat > "$T/many.py" <<'PY'
+import json, re, sys
+for r in json.load(sys.stdin):
+    f = r.get("fields", {})
+    m = re.search(r" and at least ([0-9,]+) other sources dropped",
+                  f.get("message", ""))
+    if (r["event"] == "firewall-drops" and f.get("rule") in sys.argv[1:]
+            and m and int(m.group(1).replace(",", "")) >= 1000
+            and f.get("sources", "").count("(") == 8):
+        print(f["message"])
+        sys.exit(0)
+sys.exit(1)
+PY
+ip netns exec "$UL" timeout 2 hping3 -S --flood --rand-source -p $OFF $GW_UL \
+    > "$T/spoof.out" 2>&1
+i=0
+until sctl log --group network --json 2>/dev/null |
+    python3 "$T/many.py" "syn flood" "telnet port (disabled)" > "$T/many.out"; do
+	i=$((i + 1))
+	[ $i -le 60 ] || break
+	sleep 0.5
+done
+if [ -s "$T/many.out" ]; then
+	echo "ok: sluiced: random-source flood event: $(cat "$T/many.out")"
+else
+	fail "sluiced: no firewall-drops event counting the spoofed sources"
+	sctl log --group network --json | tail -c 3000
+fi
+sctl firewall show > "$T/show.out" 2>&1
+if grep -q "$UL_ADDR" "$T/show.out"; then
+	echo "ok: sluicectl firewall show lists $UL_ADDR"
+else
+	fail "sluicectl firewall show does not list $UL_ADDR"
+	cat "$T/show.out"
+fi
+kill "$PIDS" 2>/dev/null
+i=0
+while kill -0 "$PIDS" 2>/dev/null && [ $i -lt 100 ]; do
+	i=$((i + 1))
+	sleep 0.05
+done
+PIDS=
+if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$T/daemon.log"; then
+	fail "sanitizer report from sluiced"
+	cat "$T/daemon.log"
 fi
 
 [ $fails = 0 ] || { echo "$fails check(s) failed"; exit 1; }

@@ -4,7 +4,9 @@
 # active), joined to gw by veth pairs.  fw-apply programs the table
 # inside gw; TCP connects from the two hosts check the guide's matrix
 # (MGate 5000 hardening guide, section 3.4) for the three modes, then:
-# closed ports of disabled services, a 10,000-entry list read back
+# closed ports of disabled services, refusals counted per source (and
+# the table without that accounting when the kernel refuses it), a
+# 10,000-entry list read back
 # (no silent truncation), idempotent re-apply, a 2 s ban expiring,
 # management addresses never banned, loopback untouched, per-source
 # connection caps and rates, and the same kernel state from the batch as
@@ -164,6 +166,48 @@ for mode in off activated additional; do
 	expect ok "$GW" 127.0.0.1 $PROTO "$mode: loopback"
 	expect ok "$UL" 10.77.2.1 $OTHER "$mode: default_input accept: other port"
 done
+
+# Refusals are counted per source, under the rule that refused them,
+# through the chain that answers with a TCP reset (closed_ports: reject).
+srcs() {     # srcs POLICY: "source ADDR CHAIN PACKETS RULE" lines
+	ip netns exec "$GW" "$FWAPPLY" -S "$1"
+}
+t0=$(date +%s%N)
+conn "$UL" 10.77.2.1 $OFF
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+srcs "$T/additional.yaml" > "$T/src.out"
+if grep -q "^source 10.77.2.2 reject_[0-9]* [1-9][0-9]* telnet port (disabled)$" "$T/src.out" &&
+    grep -q "^source 10.77.2.2 reject_[0-9]* [1-9][0-9]* modbus-tcp port$" "$T/src.out" &&
+    [ $ms -lt 1000 ]; then
+	echo "ok: refusals counted for 10.77.2.2, reset in ${ms} ms"
+else
+	echo "FAIL: per-source refusals (reset after ${ms} ms):"
+	cat "$T/src.out"
+	fails=$((fails + 1))
+fi
+
+# A kernel that refuses the per-source accounting (as one without
+# counters in dynamic sets would; fw-apply -A makes this one refuse it)
+# still gets the whole firewall, only without the accounting.
+apply "$T/activated.yaml"
+r_full=$(grep '^rules' "$T/apply.out")
+apply "$T/activated.yaml" -A
+if grep -q '^sources off: kernel refused' "$T/apply.out" &&
+    [ "$(grep '^rules' "$T/apply.out")" = "$r_full" ] &&
+    ! grep -q '^set drop_src' "$T/apply.out" &&
+    ! ip netns exec "$GW" nft list table inet sluice | grep -qE 'goto|drop_src'; then
+	echo "ok: accounting refused: $(grep '^sources off' "$T/apply.out" | cut -c1-70)..., $r_full"
+else
+	echo "FAIL: accounting refused, table not loaded as it should be ($r_full):"
+	cat "$T/apply.out"
+	fails=$((fails + 1))
+fi
+expect ok "$LS" 10.77.1.1 $PROTO "without accounting: listed -> protocol port"
+expect no "$UL" 10.77.2.1 $PROTO "without accounting: unlisted -> protocol port"
+expect no "$LS" 10.77.1.1 $OFF "without accounting: disabled service port closed"
+srcs "$T/activated.yaml" > "$T/src.out"
+[ "$(cat "$T/src.out")" = "flags 0" ] && echo "ok: without accounting: no sources, flags 0" ||
+    { echo "FAIL: without accounting: $(cat "$T/src.out")"; fails=$((fails + 1)); }
 
 # default_input: drop: only enabled services pass; loopback still works.
 policy "$T/drop.yaml" "activate: false" "  default_input: drop"

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * test_fw.c - the firewall core: config bytes (build, check, refusals),
- * IR and golden nft text.
+ * IR and golden nft text, per-source drop accounting (drop targets, the
+ * counters answer, the engine's per-source deltas).
  *
  * Golden files: test/firewall/golden/NAME.yaml -> NAME.nft, plus
  * default.nft for the embedded default.  SLUICE_REGEN=1 rewrites them.
@@ -488,6 +489,396 @@ test_acl_matrix(void **state)
 	}
 }
 
+/* ------------------------------------------------------------------ */
+/* Per-source drop accounting                                          */
+/* ------------------------------------------------------------------ */
+
+static bool
+has_match(const struct fw_rule *r, enum fw_match_kind k, uint32_t a)
+{
+	unsigned i;
+
+	for (i = 0; i < r->n; i++)
+		if (r->m[i].kind == k && r->m[i].a == a)
+			return true;
+	return false;
+}
+
+/*
+ * Every counted drop except "invalid state" goes through a target; the
+ * halves of a rule share one; each target gives its rules' verdict.
+ */
+static void
+test_targets(void **state)
+{
+	static const char *const yamls[] = {
+		"base: hardened\n",
+		"base: hardened\nfirewall: { closed_ports: reject }\n"
+		"accessible_ip: { activate: true, entries: "
+		"[{ address: 10.0.0.0/8 }] }\n"
+		"services: { modbus-tcp: { enabled: true } }\n",
+	};
+	size_t y, i;
+
+	(void)state;
+	for (y = 0; y < sizeof(yamls) / sizeof(yamls[0]); y++) {
+		struct fw_ir *ir = build_str(yamls[y]);
+		size_t uses[256] = { 0 };
+
+		assert_true(ir->n_targets > 10 && ir->n_targets < 256);
+		assert_int_equal(ir->sets[ir->src_sets[0]].type, FW_SET_IPV4);
+		assert_int_equal(ir->sets[ir->src_sets[1]].type, FW_SET_IPV6);
+		for (i = 0; i < 2; i++) {
+			const struct fw_set *s = &ir->sets[ir->src_sets[i]];
+
+			assert_true(s->flags & FW_SET_SOURCES);
+			assert_true(s->flags & FW_SET_DYNAMIC);
+			assert_int_equal(s->size, FW_SRC_SET_SIZE);
+			assert_int_equal(s->timeout_s, FW_SRC_TIMEOUT_S);
+		}
+		for (i = 0; i < ir->n_rules; i++) {
+			const struct fw_rule *r = &ir->rules[i];
+			const struct fw_target *t;
+
+			if (r->verdict == FW_V_ACCEPT || has_match(r,
+			    FW_M_CT_STATE, FW_CT_INVALID)) {
+				assert_int_equal(r->target, 0);
+				continue;
+			}
+			assert_true(r->counter);
+			assert_in_range(r->target, 1, ir->n_targets);
+			t = &ir->targets[r->target - 1];
+			assert_int_equal(t->id, r->target);
+			assert_int_equal(t->verdict, r->verdict);
+			assert_int_equal(t->tcp_reset, r->verdict ==
+			    FW_V_REJECT && has_match(r, FW_M_L4PROTO,
+			    IPPROTO_TCP));
+			assert_true(t->rule <= i);
+			assert_int_equal(fw_rule_head(ir, t->rule),
+			    fw_rule_head(ir, i));
+			uses[r->target]++;
+		}
+		for (i = 1; i <= ir->n_targets; i++) {
+			const struct fw_target *t = &ir->targets[i - 1];
+			const char *name =
+			    ir->rules[fw_rule_head(ir, t->rule)].comment;
+
+			assert_true(uses[i] >= 1);
+			/* IPv4 and IPv6 halves: one target. */
+			if (strcmp(name, "banned sources") == 0 ||
+			    strcmp(name, "syn flood") == 0 ||
+			    strstr(name, "per-source") == name)
+				assert_int_equal(uses[i], 2);
+		}
+		fw_ir_free(ir);
+	}
+}
+
+/* Without the accounting: same rules in the same order, other sets kept
+ * under their names, no goto left in the text. */
+static void
+test_strip_sources(void **state)
+{
+	struct fw_ir *a, *b;
+	char *text = NULL;
+	size_t tlen, i;
+	unsigned k;
+	FILE *f;
+
+	(void)state;
+	a = build_str("base: hardened\n");
+	b = build_str("base: hardened\n");
+	fw_ir_strip_sources(b);
+	fw_ir_strip_sources(b);		/* twice is fine */
+	fw_ir_strip_sources(NULL);
+	assert_int_equal(b->n_targets, 0);
+	assert_int_equal(b->n_sets, a->n_sets - 2);
+	assert_int_equal(fw_ir_set_find(b, "drop_src4"), -1);
+	assert_int_equal(fw_ir_set_find(b, "drop_src6"), -1);
+	assert_int_equal(b->n_rules, a->n_rules);
+	for (i = 0; i < a->n_rules; i++) {
+		assert_int_equal(b->rules[i].target, 0);
+		assert_int_equal(b->rules[i].verdict, a->rules[i].verdict);
+		assert_int_equal(b->rules[i].counter, a->rules[i].counter);
+		for (k = 0; k < a->rules[i].n; k++)
+			if (a->rules[i].m[k].set >= 0)
+				assert_string_equal(
+				    b->sets[b->rules[i].m[k].set].name,
+				    a->sets[a->rules[i].m[k].set].name);
+	}
+	assert_non_null(f = open_memstream(&text, &tlen));
+	assert_int_equal(fw_render_nft(b, f), 0);
+	fclose(f);
+	assert_null(strstr(text, "goto"));
+	assert_null(strstr(text, "drop_src"));
+	assert_non_null(strstr(text, "counter drop\n"));
+	free(text);
+	fw_ir_free(a);
+	fw_ir_free(b);
+}
+
+static struct fw_source
+src(uint16_t target, uint8_t family, uint8_t last, uint64_t packets)
+{
+	struct fw_source s;
+
+	memset(&s, 0, sizeof(s));
+	s.target = target;
+	s.family = family;
+	s.packets = packets;
+	if (family == 4) {
+		s.addr[0] = 192;
+		s.addr[2] = 2;
+		s.addr[3] = last;
+	} else {
+		s.addr[0] = 0x20;
+		s.addr[1] = 0x01;
+		s.addr[15] = last;
+	}
+	return s;
+}
+
+static void
+test_sources_top(void **state)
+{
+	struct fw_source v[40];
+	size_t n = 0, i, kept;
+
+	(void)state;
+	assert_int_equal(fw_sources_top(v, 0, 8, 100), 0);
+	/* Target 2: 12 IPv4 sources, 1 IPv6; target 1: 3 IPv4. */
+	for (i = 0; i < 12; i++)
+		v[n++] = src(2, 4, (uint8_t)(i + 1), 100 + i);
+	v[n++] = src(2, 6, 1, 5);
+	for (i = 0; i < 3; i++)
+		v[n++] = src(1, 4, (uint8_t)(i + 1), 1000 * (i + 1));
+	kept = fw_sources_top(v, n, 8, 100);
+	assert_int_equal(kept, 3 + 8 + 1);
+	assert_int_equal(v[0].target, 1);
+	assert_int_equal(v[0].packets, 3000);
+	assert_int_equal(v[0].peers, 3);
+	assert_int_equal(v[3].peers, 12);	/* all it had, not 8 */
+	assert_int_equal(v[11].peers, 1);
+	assert_int_equal(v[2].packets, 1000);
+	assert_int_equal(v[3].target, 2);
+	assert_int_equal(v[3].family, 4);
+	assert_int_equal(v[3].packets, 111);	/* the busiest first */
+	assert_int_equal(v[10].packets, 104);	/* the 8th busiest */
+	assert_int_equal(v[11].family, 6);
+	/* A total cap keeps the busiest overall, still grouped. */
+	n = 0;
+	for (i = 0; i < 12; i++)
+		v[n++] = src(2, 4, (uint8_t)(i + 1), 100 + i);
+	for (i = 0; i < 3; i++)
+		v[n++] = src(1, 4, (uint8_t)(i + 1), 1000 * (i + 1));
+	kept = fw_sources_top(v, n, 8, 4);
+	assert_int_equal(kept, 4);
+	assert_int_equal(v[0].target, 1);
+	assert_int_equal(v[2].target, 1);
+	assert_int_equal(v[3].target, 2);
+	assert_int_equal(v[3].packets, 111);
+}
+
+static void
+test_counters_codec(void **state)
+{
+	uint64_t pkts[3] = { 7, FW_NL_NO_COUNTER, 0 };
+	struct fw_source s[2] = { src(3, 4, 7, 12400), src(3, 6, 9, 12) };
+	struct fw_counters c, untouched;
+	char err[128];
+	uint8_t *buf, *copy;
+	size_t len, i;
+
+	(void)state;
+	assert_non_null(buf = fw_counters_encode(FW_CTR_SOURCES |
+	    FW_CTR_FULL4, pkts, 3, s, 2, &len));
+	assert_int_equal(len, sizeof(struct fw_counters_header) + 3 * 8 +
+	    2 * sizeof(struct fw_source));
+	assert_int_equal(fw_counters_decode(buf, len, &c, err, sizeof(err)),
+	    0);
+	assert_int_equal(c.flags, FW_CTR_SOURCES | FW_CTR_FULL4);
+	assert_int_equal(c.n_rules, 3);
+	assert_true(c.pkts[1] == FW_NL_NO_COUNTER);
+	assert_int_equal(c.n_sources, 2);
+	assert_memory_equal(&c.sources[0], &s[0], sizeof(s[0]));
+	assert_memory_equal(&c.sources[1], &s[1], sizeof(s[1]));
+	fw_counters_clear(&c);
+	fw_counters_clear(&c);
+	/* Every shorter prefix and a trailing byte fail, out untouched. */
+	memset(&untouched, 0x5a, sizeof(untouched));
+	for (i = 0; i <= len; i++) {
+		assert_non_null(copy = calloc(1, i ? i : 1));
+		memcpy(copy, buf, i < len ? i : len);
+		c = untouched;
+		if (i != len) {
+			assert_int_equal(fw_counters_decode(copy, i, &c, err,
+			    sizeof(err)), -1);
+			assert_memory_equal(&c, &untouched, sizeof(c));
+		}
+		free(copy);
+	}
+	assert_non_null(copy = calloc(1, len + 1));
+	memcpy(copy, buf, len);
+	assert_int_equal(fw_counters_decode(copy, len + 1, &c, err,
+	    sizeof(err)), -1);
+	/* Bad entries. */
+	{
+		static const struct {
+			size_t off;	/* into the first source */
+			uint8_t val;
+			const char *what;
+		} bad[] = {
+			{ offsetof(struct fw_source, target), 0, "target 0" },
+			{ offsetof(struct fw_source, family), 5, "family" },
+			{ offsetof(struct fw_source, pad), 1, "pad" },
+			{ offsetof(struct fw_source, family), 0, "family 0" },
+			{ offsetof(struct fw_source, addr) + 4, 1, "v4 tail" },
+		};
+		size_t at = sizeof(struct fw_counters_header) + 3 * 8;
+
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			memcpy(copy, buf, len);
+			copy[at + bad[i].off] = bad[i].val;
+			if (bad[i].off == offsetof(struct fw_source, target))
+				copy[at + bad[i].off + 1] = 0;
+			if (fw_counters_decode(copy, len, &c, err,
+			    sizeof(err)) != -1)
+				fail_msg("%s accepted", bad[i].what);
+		}
+		memcpy(copy, buf, len);
+		copy[0] ^= 1;
+		assert_int_equal(fw_counters_decode(copy, len, &c, err,
+		    sizeof(err)), -1);
+		memcpy(copy, buf, len);
+		put32(copy + offsetof(struct fw_counters_header, n_sources),
+		    FW_MAX_SOURCES + 1);
+		assert_int_equal(fw_counters_decode(copy, len, &c, err,
+		    sizeof(err)), -1);
+		memcpy(copy, buf, len);
+		put32(copy + offsetof(struct fw_counters_header, flags), 8);
+		assert_int_equal(fw_counters_decode(copy, len, &c, err,
+		    sizeof(err)), -1);
+	}
+	free(copy);
+	free(buf);
+	/* Caps on the way out too. */
+	assert_null(fw_counters_encode(0, pkts, FW_MAX_COUNTERS + 1, NULL, 0,
+	    &len));
+	assert_null(fw_counters_encode(0, pkts, 0, s, FW_MAX_SOURCES + 1,
+	    &len));
+	assert_non_null(buf = fw_counters_encode(0, NULL, 0, NULL, 0, &len));
+	assert_int_equal(fw_counters_decode(buf, len, &c, err, sizeof(err)),
+	    0);
+	assert_int_equal(c.n_rules + c.n_sources, 0);
+	fw_counters_clear(&c);
+	free(buf);
+}
+
+static bool
+want_target(uint16_t target, void *arg)
+{
+	return target == *(uint16_t *)arg;
+}
+
+static void
+test_track(void **state)
+{
+	struct fw_track *t;
+	struct fw_source v[4], top[8];
+	uint64_t total;
+	uint16_t three = 3, four = 4;
+	size_t n, i, count;
+
+	(void)state;
+	assert_null(fw_track_new(0));
+	assert_non_null(t = fw_track_new(4));
+	/* First sight: the whole counter (the table started at zero). */
+	v[0] = src(3, 4, 7, 100);
+	v[1] = src(3, 6, 9, 5);
+	v[2] = src(4, 4, 7, 50);	/* the same address, another target */
+	fw_track_update(t, v, 3);
+	/* Rises since the last poll. */
+	v[0].packets = 12500;
+	v[1].packets = 17;
+	fw_track_update(t, v, 2);
+	n = fw_track_take(t, want_target, &three, top, 8, &total, NULL);
+	assert_int_equal(n, 2);
+	assert_int_equal(total, 12500 + 17);
+	assert_int_equal(top[0].family, 4);
+	assert_int_equal(top[0].packets, 12500);
+	assert_int_equal(top[1].packets, 17);
+	/* Taken: nothing pending for target 3, target 4 untouched. */
+	assert_int_equal(fw_track_take(t, want_target, &three, top, 8,
+	    &total, NULL), 0);
+	assert_int_equal(total, 0);
+	n = fw_track_take(t, want_target, &four, top, 8, &total, NULL);
+	assert_int_equal(n, 1);
+	assert_int_equal(top[0].packets, 50);
+	/* Deltas continue from the last counter after a take. */
+	v[0].packets = 12600;
+	fw_track_update(t, v, 1);
+	n = fw_track_take(t, want_target, &three, top, 1, &total, NULL);
+	assert_int_equal(n, 1);
+	assert_int_equal(top[0].packets, 100);
+	/* An element that expired and came back: its whole counter. */
+	v[0].packets = 30;
+	fw_track_update(t, v, 1);
+	assert_int_equal(fw_track_take(t, want_target, &three, top, 8,
+	    &total, NULL), 1);
+	assert_int_equal(top[0].packets, 30);
+	/* Recent: only what the last update listed. */
+	assert_int_equal(fw_track_recent(t, top, 8), 1);
+	assert_int_equal(top[0].packets, 30);
+	/* Full (4 slots): a busier newcomer takes the quietest slot. */
+	fw_track_reset(t);
+	for (i = 0; i < 4; i++)
+		v[i] = src(3, 4, (uint8_t)(10 + i), 10 * (i + 1));
+	fw_track_update(t, v, 4);
+	v[0] = src(3, 4, 99, 1000);
+	v[1] = src(3, 4, 98, 1);	/* quieter than all: not kept */
+	fw_track_update(t, v, 2);
+	n = fw_track_take(t, want_target, &three, top, 8, &total, NULL);
+	assert_int_equal(n, 4);
+	assert_int_equal(top[0].packets, 1000);
+	assert_int_equal(top[0].addr[3], 99);
+	assert_int_equal(top[3].packets, 20);	/* 10 made room */
+	assert_int_equal(total, 1000 + 40 + 30 + 20);
+	/* take() never writes more than max. */
+	for (i = 0; i < 4; i++)
+		v[i] = src(3, 4, (uint8_t)(10 + i), 1000);
+	fw_track_update(t, v, 4);
+	n = fw_track_take(t, want_target, &three, top, 0, &total, NULL);
+	assert_true(n == 0 && total > 0);
+	/* Many sources, few listed: the kernel's count (peers) tells. */
+	fw_track_reset(t);
+	v[0] = src(3, 4, 1, 500);
+	v[0].peers = 4096;
+	v[1] = src(3, 6, 1, 20);
+	v[1].peers = 7;
+	v[2] = src(3, 4, 2, 400);
+	v[2].peers = 4000;		/* an earlier, smaller count */
+	fw_track_update(t, v, 3);
+	n = fw_track_take(t, want_target, &three, top, 8, &total, &count);
+	assert_int_equal(n, 3);
+	assert_int_equal(count, 4096 + 7);
+	v[0].peers = 0;			/* unknown */
+	fw_track_update(t, v, 1);	/* no rise: nothing pending */
+	assert_int_equal(fw_track_take(t, want_target, &three, top, 8,
+	    &total, &count), 0);
+	assert_int_equal(count, 0);
+	v[0].packets = 600;
+	fw_track_update(t, v, 1);	/* unknown: those remembered */
+	assert_int_equal(fw_track_take(t, want_target, &three, top, 8,
+	    &total, &count), 1);
+	assert_int_equal(count, 1);
+	fw_track_free(t);
+	fw_track_free(NULL);
+	/* NULL tracker: nothing, no crash. */
+	fw_track_update(NULL, v, 1);
+	assert_int_equal(fw_track_take(NULL, want_target, &three, top, 8,
+	    &total, NULL), 0);
+}
+
 int
 main(void)
 {
@@ -496,6 +887,11 @@ main(void)
 		cmocka_unit_test(test_config_truncated),
 		cmocka_unit_test(test_config_refusals),
 		cmocka_unit_test(test_acl_matrix),
+		cmocka_unit_test(test_targets),
+		cmocka_unit_test(test_strip_sources),
+		cmocka_unit_test(test_sources_top),
+		cmocka_unit_test(test_counters_codec),
+		cmocka_unit_test(test_track),
 		cmocka_unit_test(test_golden),
 	};
 
