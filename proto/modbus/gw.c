@@ -637,6 +637,28 @@ ser_reply(struct mb_chan *line)
 	ser_writable(line->fd, EV_WRITE, line);
 }
 
+/*
+ * Write to a connection's socket now when nothing waits before it: a
+ * bufferevent_write() alone waits for the next loop round and costs two
+ * epoll_ctl calls per answer.  What the kernel does not take goes to the
+ * bufferevent.
+ */
+static int
+bev_send(struct bufferevent *bev, const uint8_t *p, size_t n)
+{
+	ssize_t w = 0;
+
+	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
+		w = send(bufferevent_getfd(bev), p, n, MSG_NOSIGNAL |
+		    MSG_DONTWAIT);
+		if (w < 0)
+			w = 0;   /* EAGAIN, or an error the bufferevent will see */
+	}
+	if ((size_t)w == n)
+		return 0;
+	return bufferevent_write(bev, p + w, n - (size_t)w);
+}
+
 /* Send pdu to the master as the answer to (tid, unit). */
 static void
 master_send(struct mb_master *m, uint16_t tid, uint8_t unit,
@@ -655,7 +677,7 @@ master_send(struct mb_master *m, uint16_t tid, uint8_t unit,
 		if (modbus_tcp_encode(tid, unit, pdu, len, out, sizeof(out),
 		    &n) == 0) {
 			cap_master(m, true, out, n);
-			bufferevent_write(m->bev, out, n);
+			(void)bev_send(m->bev, out, n);
 		}
 		return;
 	}
@@ -2015,7 +2037,7 @@ tcp_send(struct mb_chan *ch, struct mb_req *r)
 	if (r->timer == NULL &&
 	    (r->timer = evtimer_new(ch->gw->base, tcp_req_timeout, r)) == NULL)
 		return -1;
-	if (bufferevent_write(ch->bev, adu, n) < 0)
+	if (bev_send(ch->bev, adu, n) < 0)
 		return -1;
 	cap_chan(ch, true, false, adu, n);
 	r->t_sent = now_us();
@@ -2466,6 +2488,7 @@ struct agent_cmd {
 	unsigned fails;        /* consecutive failed polls */
 	uint64_t polls, good, bad, overruns;
 	uint64_t started, period_sum, period_n;
+	uint64_t due;          /* cyclic: when the next poll is due (us) */
 	struct timespec last_ok;
 	char last_error[64];
 	struct agent_ref *refs, *wrefs;
@@ -2535,7 +2558,20 @@ agent_schedule(struct agent_cmd *c, uint64_t delay_ms)
 {
 	if (c->pc->trigger == POLICY_MB_TRIGGER_DISABLED && !c->dirty)
 		return;
+	c->due = now_us() + delay_ms * 1000u;
 	timer_us(c->timer, delay_ms * 1000u);
+}
+
+/* Fixed rate: the next poll is due an interval after the last was. */
+static void
+agent_next(struct agent_cmd *c)
+{
+	uint64_t now = now_us();
+
+	c->due += (uint64_t)c->pc->interval_ms * 1000u;
+	if (c->due < now)
+		c->due = now;   /* late: no burst to catch up */
+	timer_us(c->timer, c->due - now);
 }
 
 /* The answer to command tid (its index), from a slave or the gateway. */
@@ -2545,7 +2581,7 @@ agent_answer(struct mbgw *gw, uint16_t tid, const uint8_t *pdu, size_t len)
 	struct agent *a = gw->agent;
 	struct agent_cmd *c;
 	struct timespec ts;
-	uint64_t now = now_us(), next;
+	uint64_t next;
 	size_t i;
 	bool failed = len >= 2 && (pdu[0] & MODBUS_FUNC_EXCEPTION_BIT);
 	uint8_t code = failed ? pdu[1] : 0;
@@ -2625,13 +2661,8 @@ agent_answer(struct mbgw *gw, uint16_t tid, const uint8_t *pdu, size_t len)
 		    AGENT_BACKOFF_MAX_MS)
 			next = AGENT_BACKOFF_MAX_MS;
 		agent_schedule(c, next);
-	} else {
-		/* Fixed rate: the next poll is an interval after this one began. */
-		uint64_t elapsed = (now - c->started) / 1000u;
-
-		agent_schedule(c, elapsed >= c->pc->interval_ms ? 0 :
-		    c->pc->interval_ms - elapsed);
-	}
+	} else
+		agent_next(c);
 }
 
 /* Build and queue the command's request. */
@@ -2724,7 +2755,7 @@ agent_due(evutil_socket_t fd, short what, void *arg)
 		realtime_now(&ts);
 		for (i = 0; i < c->n_refs && !c->write; i++)
 			(void)tags_poll_missed(c->a->tags, c->refs[i].tag, &ts);
-		agent_schedule(c, c->pc->interval_ms);
+		agent_next(c);
 		return;
 	}
 	agent_send(c);
