@@ -2037,7 +2037,9 @@ tcp_send(struct mb_chan *ch, struct mb_req *r)
 	if (r->timer == NULL &&
 	    (r->timer = evtimer_new(ch->gw->base, tcp_req_timeout, r)) == NULL)
 		return -1;
-	if (bev_send(ch->bev, adu, n) < 0)
+	/* Buffered: requests of many masters share this connection, and
+	 * one write per loop round carries them all. */
+	if (bufferevent_write(ch->bev, adu, n) < 0)
 		return -1;
 	cap_chan(ch, true, false, adu, n);
 	r->t_sent = now_us();
