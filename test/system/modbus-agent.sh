@@ -113,6 +113,28 @@ out=$(mc write-reg 0 5); [ "$out" = "exception 0x02" ] || fail "read-only tag: '
 # coils dead off rsp setp swapped temps wcoil wdead.
 out=$(mc read-di 1000 9) && [ "$out" = "1 0 0 1 0 1 1 0 0" ] || fail "status bits: '$out'"
 
+# Independent masters read the same memory: mbpoll and pymodbus.
+if command -v mbpoll >/dev/null; then
+	out=$("${IN_NS[@]}" mbpoll -m tcp -a 1 -r 1 -c 4 -1 -t 4 -p "$PORT" \
+	    127.0.0.1 2>&1) || fail "mbpoll: $out"
+	assert_contains "$out" "[4]: 	3" "mbpoll reads the tags"
+fi
+if /usr/bin/python3 -c 'import pymodbus' 2>/dev/null; then
+	"${IN_NS[@]}" /usr/bin/python3 - 127.0.0.1 "$PORT" <<'PY' || fail "pymodbus"
+import sys
+from pymodbus.client import ModbusTcpClient
+c = ModbusTcpClient(sys.argv[1], port=int(sys.argv[2]), timeout=3, retries=0)
+assert c.connect()
+r = c.read_holding_registers(0, 4, slave=1)
+assert not r.isError() and r.registers == [0, 1, 2, 3], r
+r = c.read_coils(0, 2, slave=1)
+assert not r.isError() and r.bits[:2] == [True, False], r
+r = c.read_input_registers(0, 1, slave=1)
+assert r.isError() and r.exception_code == 4, r
+c.close()
+PY
+fi
+
 # A write goes to the device through its command and is answered after it.
 out=$(mc write-reg 10 500) && [ "$out" = ok ] || fail "setpoint write: '$out'"
 for i in $(seq 1 60); do
