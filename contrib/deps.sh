@@ -111,3 +111,4 @@ TEST_PKGS="$TEST_PKGS mbpoll python3-serial"
 # servers on a pty (serial-asyncio); python3-pymodbus only recommends both.
 TEST_PKGS="$TEST_PKGS python3-typer python3-serial-asyncio"
 TEST_PKGS="$TEST_PKGS tshark"   # decodes the gateway's pcapng captures
+TEST_PKGS="$TEST_PKGS curl openssl"   # test/system/tls.sh: TLS/HTTP peers
