@@ -1193,6 +1193,32 @@ master_close(struct mb_master *m, const char *why)
 	free(m);
 }
 
+/*
+ * The next whole ADU of a Modbus/TCP stream, moved into adu (of
+ * MODBUS_TCP_MAX_ADU bytes): 1 with *len set; 0 while more bytes are
+ * needed; -1 for a broken MBAP header (*len bytes of it in adu), after
+ * which the stream cannot be resynchronised.
+ */
+static int
+mbap_next(struct evbuffer *in, uint8_t *adu, size_t *len)
+{
+	size_t have = evbuffer_get_length(in);
+	size_t n = have < MODBUS_TCP_MAX_ADU ? have : MODBUS_TCP_MAX_ADU;
+	int rc;
+
+	if (evbuffer_copyout(in, adu, n) != (ev_ssize_t)n)
+		return 0;
+	rc = modbus_tcp_frame_peek(adu, n, len);
+	if (rc == MODBUS_FRAME_NEED_MORE ||
+	    (rc == MODBUS_FRAME_COMPLETE && have < *len))
+		return 0;
+	if (rc != MODBUS_FRAME_COMPLETE) {
+		*len = n;
+		return -1;
+	}
+	return evbuffer_remove(in, adu, *len) == (int)*len ? 1 : 0;
+}
+
 static void
 conn_read(struct bufferevent *bev, void *arg)
 {
@@ -1200,7 +1226,7 @@ conn_read(struct bufferevent *bev, void *arg)
 	struct evbuffer *in = bufferevent_get_input(bev);
 	uint8_t adu[MODBUS_TCP_MAX_ADU];
 	struct modbus_adu a;
-	size_t len, n;
+	size_t len;
 	int rc;
 
 	m->last_active = now_us();
@@ -1218,26 +1244,17 @@ conn_read(struct bufferevent *bev, void *arg)
 			bufferevent_disable(bev, EV_READ);
 			return;
 		}
-		len = evbuffer_get_length(in);
-		n = len < sizeof(adu) ? len : sizeof(adu);
-		if (evbuffer_copyout(in, adu, n) != (ev_ssize_t)n)
+		if ((rc = mbap_next(in, adu, &len)) == 0)
 			return;
-		rc = modbus_tcp_frame_peek(adu, n, &len);
-		if (rc == MODBUS_FRAME_NEED_MORE ||
-		    (rc == MODBUS_FRAME_COMPLETE &&
-		    evbuffer_get_length(in) < len))
-			return;
-		if (rc != MODBUS_FRAME_COMPLETE) {
+		if (rc < 0) {
 			/* No way to find the next frame in the stream. */
 			m->st.malformed++;
 			m->gw->st.malformed++;
-			report_malformed(m, adu, n, "MBAP header: protocol id "
+			report_malformed(m, adu, len, "MBAP header: protocol id "
 			    "not 0 or length out of range");
 			master_close(m, "bad MBAP header");
 			return;
 		}
-		if (evbuffer_remove(in, adu, len) != (int)len)
-			return;
 		cap_master(m, false, adu, len);
 		if (modbus_tcp_decode(adu, len, &a) < 0)
 			continue;   /* peek and decode agree: cannot happen */
@@ -2096,26 +2113,18 @@ tcp_read(struct bufferevent *bev, void *arg)
 	uint8_t adu[MODBUS_TCP_MAX_ADU];
 	struct modbus_adu a;
 	struct mb_req *r;
-	size_t len, n;
+	size_t len;
 	int rc;
 
 	for (;;) {
-		len = evbuffer_get_length(in);
-		n = len < sizeof(adu) ? len : sizeof(adu);
-		if (evbuffer_copyout(in, adu, n) != (ev_ssize_t)n)
-			return;
-		rc = modbus_tcp_frame_peek(adu, n, &len);
-		if (rc == MODBUS_FRAME_NEED_MORE ||
-		    (rc == MODBUS_FRAME_COMPLETE &&
-		    evbuffer_get_length(in) < len))
-			return;
-		if (rc != MODBUS_FRAME_COMPLETE) {
+		if ((rc = mbap_next(in, adu, &len)) == 0)
+			break;
+		if (rc < 0) {
 			ch->st.frame_errors++;
 			chan_down(ch, "the slave sent a bad MBAP header");
 			return;
 		}
-		if (evbuffer_remove(in, adu, len) != (int)len ||
-		    modbus_tcp_decode(adu, len, &a) < 0)
+		if (modbus_tcp_decode(adu, len, &a) < 0)
 			continue;
 		cap_chan(ch, false, false, adu, len);
 		TAILQ_FOREACH(r, &ch->inflight, q)
