@@ -1035,6 +1035,7 @@ firewall_denies(struct mb_master *m, uint16_t tid, uint8_t unit,
 	const struct policy *p = gw->policy;
 	struct mbfw_request rq;
 	struct mbfw_access acc[2];
+	enum policy_mbfw_action act;
 	char rule[40], sup[16], unit_s[8], fc_s[8], addr_s[16];
 	unsigned suppressed;
 	int i;
@@ -1060,14 +1061,12 @@ firewall_denies(struct mb_master *m, uint16_t tid, uint8_t unit,
 	rq.unit = unit;
 	rq.pdu = pdu;
 	rq.len = len;
-	if (mbfw_eval(p, &rq, &i) == POLICY_MBFW_ALLOW) {
-		if (gw->fw_hits != NULL)
-			gw->fw_hits[i >= 0 ? (size_t)i :
-			    p->modbus.firewall.n_rules]++;
-		return false;
-	}
+	act = mbfw_eval(p, &rq, &i);
+	/* Per rule, then the default's. */
 	if (gw->fw_hits != NULL)
 		gw->fw_hits[i >= 0 ? (size_t)i : p->modbus.firewall.n_rules]++;
+	if (act == POLICY_MBFW_ALLOW)
+		return false;
 	m->st.denied++;
 	gw->st.denied++;
 	if (ratelim_ok(&gw->rl_denied, &suppressed)) {
@@ -1784,6 +1783,47 @@ ser_silence(evutil_socket_t fd, short what, void *arg)
 	ser_rx(arg, true);
 }
 
+enum ascii_take { ASCII_WAIT, ASCII_FRAME, ASCII_CUT, ASCII_BAD };
+
+/*
+ * The ASCII frame at the start of rx, after any noise before its ':'.
+ * ASCII_FRAME: decoded into a (pdu in bin), *total bytes of rx.
+ * ASCII_WAIT: incomplete, the character timer runs.  ASCII_CUT: still
+ * incomplete when the line fell silent; ASCII_BAD: LRC or format wrong
+ * (counted); both drop rx.
+ */
+static enum ascii_take
+ser_ascii_frame(struct mb_chan *ch, bool silence, uint8_t *bin,
+    size_t binlen, struct modbus_adu *a, size_t *total)
+{
+	size_t start = 0;
+	int rc;
+
+	while (start < ch->rx_len && ch->rx[start] != ':')
+		start++;
+	if (start > 0) {
+		memmove(ch->rx, ch->rx + start, ch->rx_len - start);
+		ch->rx_len -= start;
+	}
+	rc = modbus_ascii_frame_peek(ch->rx, ch->rx_len, total);
+	if (rc == MODBUS_FRAME_NEED_MORE) {
+		if (silence) {
+			rx_drop(ch, true);
+			return ASCII_CUT;
+		}
+		if (ch->rx_len > 0)
+			timer_us(ch->ev_silence, ch->silence_us);
+		return ASCII_WAIT;
+	}
+	if (rc != MODBUS_FRAME_COMPLETE ||
+	    modbus_ascii_decode(ch->rx, *total, bin, binlen, a) < 0) {
+		ch->st.crc_errors++;
+		rx_drop(ch, true);
+		return ASCII_BAD;
+	}
+	return ASCII_FRAME;
+}
+
 /* Bytes of a master line: is the answer complete? */
 static void
 ser_rx_answer(struct mb_chan *ch, bool silence)
@@ -1791,7 +1831,7 @@ ser_rx_answer(struct mb_chan *ch, bool silence)
 	struct mb_req *r = ch->cur;
 	uint8_t bin[MODBUS_RTU_MAX_ADU];
 	struct modbus_adu a;
-	size_t total = 0, start = 0;
+	size_t total = 0;
 	int rc;
 
 	if (r == NULL || ch->state < CS_TX || ch->state == CS_TURN) {
@@ -1802,29 +1842,13 @@ ser_rx_answer(struct mb_chan *ch, bool silence)
 		return;
 	}
 	if (ch->ascii) {
-		while (start < ch->rx_len && ch->rx[start] != ':')
-			start++;
-		if (start > 0) {
-			memmove(ch->rx, ch->rx + start, ch->rx_len - start);
-			ch->rx_len -= start;
-		}
-		rc = modbus_ascii_frame_peek(ch->rx, ch->rx_len, &total);
-		if (rc == MODBUS_FRAME_NEED_MORE) {
-			if (silence) {
-				ch->st.frame_errors++;
-				rx_drop(ch, true);
-			} else if (ch->rx_len > 0)
-				timer_us(ch->ev_silence, ch->silence_us);
-			return;
-		}
-		if (rc != MODBUS_FRAME_COMPLETE ||
-		    modbus_ascii_decode(ch->rx, total, bin, sizeof(bin),
-		    &a) < 0) {
-			ch->st.crc_errors++;
-			rx_drop(ch, true);
+		rc = ser_ascii_frame(ch, silence, bin, sizeof(bin), &a, &total);
+		if (rc == ASCII_CUT)
+			ch->st.frame_errors++;
+		else if (rc == ASCII_BAD)
 			ser_attempt_failed(ch, false);
+		if (rc != ASCII_FRAME)
 			return;
-		}
 	} else {
 		rc = modbus_rtu_expected_len(MODBUS_DIR_RESPONSE, ch->rx,
 		    ch->rx_len, &total);
@@ -1887,30 +1911,13 @@ ser_rx_request(struct mb_chan *ch, bool silence)
 {
 	uint8_t bin[MODBUS_RTU_MAX_ADU];
 	struct modbus_adu a;
-	size_t total = 0, start = 0;
+	size_t total = 0;
 	int rc;
 
 	if (ch->ascii) {
-		while (start < ch->rx_len && ch->rx[start] != ':')
-			start++;
-		if (start > 0) {
-			memmove(ch->rx, ch->rx + start, ch->rx_len - start);
-			ch->rx_len -= start;
-		}
-		rc = modbus_ascii_frame_peek(ch->rx, ch->rx_len, &total);
-		if (rc == MODBUS_FRAME_NEED_MORE) {
-			if (silence)
-				rx_drop(ch, true);
-			else if (ch->rx_len > 0)
-				timer_us(ch->ev_silence, ch->silence_us);
+		if (ser_ascii_frame(ch, silence, bin, sizeof(bin), &a,
+		    &total) != ASCII_FRAME)
 			return;
-		}
-		if (rc != MODBUS_FRAME_COMPLETE || modbus_ascii_decode(ch->rx,
-		    total, bin, sizeof(bin), &a) < 0) {
-			ch->st.crc_errors++;
-			rx_drop(ch, true);
-			return;
-		}
 	} else {
 		rc = modbus_rtu_expected_len(MODBUS_DIR_REQUEST, ch->rx,
 		    ch->rx_len, &total);
@@ -2529,13 +2536,6 @@ struct agent {
 	struct event *wait_timer;
 };
 
-static uint64_t
-realtime_now(struct timespec *ts)
-{
-	clock_gettime(CLOCK_REALTIME, ts);
-	return 0;
-}
-
 static bool
 fc_bits(uint8_t fc)
 {
@@ -2545,7 +2545,7 @@ fc_bits(uint8_t fc)
 static void agent_send(struct agent_cmd *c);
 
 static void
-agent_finish_waits(struct agent *a, struct agent_waits *w, uint8_t code)
+agent_finish_waits(struct agent_waits *w, uint8_t code)
 {
 	struct agent_wait *x;
 
@@ -2561,7 +2561,6 @@ agent_finish_waits(struct agent *a, struct agent_waits *w, uint8_t code)
 		}
 		free(x);
 	}
-	(void)a;
 }
 
 static void
@@ -2602,7 +2601,7 @@ agent_answer(struct mbgw *gw, uint16_t tid, const uint8_t *pdu, size_t len)
 	c = &a->cmds[tid];
 	c->inflight = false;
 	c->polls++;
-	realtime_now(&ts);
+	clock_gettime(CLOCK_REALTIME, &ts);
 	if (failed) {
 		/* 0x0A, 0x0B, 0x06 come from the gateway: the line failed. */
 		bool comm = code == MODBUS_EX_GATEWAY_PATH_UNAVAILABLE ||
@@ -2619,7 +2618,7 @@ agent_answer(struct mbgw *gw, uint16_t tid, const uint8_t *pdu, size_t len)
 			(void)tags_set_bad(a->tags, c->refs[i].tag, comm ?
 			    TAG_REASON_COMM_FAILURE : TAG_REASON_DEVICE_EXCEPTION,
 			    comm ? 0 : code, &ts);
-		agent_finish_waits(a, &c->inflight_waits, comm ?
+		agent_finish_waits(&c->inflight_waits, comm ?
 		    MODBUS_EX_GATEWAY_TARGET_FAILED : code);
 	} else {
 		c->good++;
@@ -2656,7 +2655,7 @@ agent_answer(struct mbgw *gw, uint16_t tid, const uint8_t *pdu, size_t len)
 				(void)tags_set_bad(a->tags, r->tag,
 				    TAG_REASON_OUT_OF_RANGE, 0, &ts);
 		}
-		agent_finish_waits(a, &c->inflight_waits, 0);
+		agent_finish_waits(&c->inflight_waits, 0);
 	}
 	/* A write that arrived meanwhile goes now, with the new data. */
 	if (c->dirty) {
@@ -2763,7 +2762,7 @@ agent_due(evutil_socket_t fd, short what, void *arg)
 	if (c->inflight) {
 		/* The line cannot keep up with this interval. */
 		c->overruns++;
-		realtime_now(&ts);
+		clock_gettime(CLOCK_REALTIME, &ts);
 		for (i = 0; i < c->n_refs && !c->write; i++)
 			(void)tags_poll_missed(c->a->tags, c->refs[i].tag, &ts);
 		agent_next(c);
@@ -3088,16 +3087,14 @@ agent_free(struct agent *a)
 		return;
 	for (i = 0; i < a->n_cmds; i++) {
 		struct agent_cmd *c = &a->cmds[i];
-		struct agent_wait *x;
 
 		if (c->timer != NULL)
 			event_free(c->timer);
 		/* A policy change ends the writes in flight: 0x0B, not silence. */
-		agent_finish_waits(a, &c->inflight_waits,
+		agent_finish_waits(&c->inflight_waits,
 		    MODBUS_EX_GATEWAY_TARGET_FAILED);
-		agent_finish_waits(a, &c->next_waits,
+		agent_finish_waits(&c->next_waits,
 		    MODBUS_EX_GATEWAY_TARGET_FAILED);
-		(void)x;
 		free(c->refs);
 		free(c->wrefs);
 		free(c->wset);
