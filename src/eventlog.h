@@ -63,6 +63,7 @@ enum eventlog_type {
 	EVENTLOG_STORAGE_FAILURE,    /* "storage-failure": the guide's SD card access failure */
 	EVENTLOG_ENFORCEMENT_LIMITED,/* "enforcement-limited": a control the host cannot enforce */
 	EVENTLOG_LISTENER_FAILED,    /* "listener-failed": a service port could not be opened */
+	EVENTLOG_CERT_EXPIRING,      /* "certificate-expiring": the console's, within renew_days */
 	/* Network */
 	EVENTLOG_DHCP_LEASE,         /* "dhcp-lease" */
 	EVENTLOG_NTP_FAILED,         /* "ntp-failed" */
@@ -86,6 +87,11 @@ enum eventlog_type {
 	EVENTLOG_CONFIG_CHANGED,     /* "configuration-changed" */
 	EVENTLOG_CONFIG_REJECTED,    /* "configuration-rejected" */
 	EVENTLOG_LOG_CLEARED,        /* "event-log-cleared" */
+	EVENTLOG_ACCOUNT_LOCKED,     /* "account-locked": by login failures (account or source) */
+	EVENTLOG_ACCOUNT_ADDED,      /* "account-added": console account or API token */
+	EVENTLOG_ACCOUNT_REMOVED,    /* "account-removed": console account or API token */
+	EVENTLOG_ACCOUNT_CHANGED,    /* "account-changed": level changed or unlocked */
+	EVENTLOG_CERT_GENERATED,     /* "certificate-generated": a new self-signed certificate */
 	/* Protocol */
 	EVENTLOG_PROTOCOL_MESSAGE,   /* "protocol": protocol communication log */
 	EVENTLOG_MODBUS_MALFORMED,   /* "malformed-request": refused by validation */

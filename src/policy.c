@@ -1022,7 +1022,7 @@ enum ftype {
 	FT_TEXT,	/* printable, at most size-1 bytes */
 	FT_HOST,	/* "" or a host name or address */
 	FT_MESSAGE,	/* char *, printable plus newlines, at most max bytes */
-	FT_ENUM,	/* names */
+	FT_ENUM,	/* names; stored as the index, or vals[index] if vals */
 	FT_FACILITY,	/* 0..23 or a name */
 	FT_SERVICES,
 	FT_ENTRIES,
@@ -1043,6 +1043,7 @@ enum ftype {
 	FT_REAL,	/* double: a finite decimal number; min: REAL_* flags */
 	FT_NAMED,	/* a name tags.h translates: name_of/from_name */
 	FT_STATUS,	/* modbus.agent.status: none or {table, address} */
+	FT_CERT_NAMES,	/* certificates.names: DNS names and addresses */
 };
 
 /* FT_REAL's constraints, in .min. */
@@ -1059,7 +1060,7 @@ struct field {
 	const char *sdef;		/* hardened default: strings */
 	const struct field *kids;	/* FT_MAP */
 	const char *const *names;	/* FT_ENUM */
-	const uint32_t *vals;		/* FT_CHOICE */
+	const uint32_t *vals;		/* FT_CHOICE; FT_ENUM: one per name */
 	int32_t imin, imax;		/* FT_INT */
 	size_t noff;			/* FT_LIST: offsetof the count */
 	int list;			/* FT_LIST: enum mb_list */
@@ -1120,7 +1121,7 @@ static const char *const facility_names[24] = {
 
 /* Sections a later version will define (DESIGN.md's subsystems). */
 static const char *const reserved_sections[] = {
-	"console", "accounts", "certificates", "tls",
+	"accounts",
 	"snmp", "mail", "dnp3", "iec104", "ethernet_ip", "bacnet",
 	"update", NULL,
 };
@@ -1207,6 +1208,65 @@ static const struct field password_fields[] = {
 	F_UINT("history", password_policy.history, 0, 24, 5),
 	F_BOOL("reject_common", password_policy.reject_common, true),
 	F_MAP("lockout", lockout_fields),
+	F_END
+};
+
+/*
+ * The HTTPS console (guide 3.2, 3.3).  Every limit is per daemon; the
+ * per-source one keeps one host from taking all the sessions and
+ * connections, request_timeout ends a request that trickles in.
+ */
+#define MSG_FIELD(k, m) { .key = (k), .type = FT_MESSAGE, \
+	.off = offsetof(struct policy, m), .max = MESSAGE_MAX, .sdef = "" }
+static const struct field console_fields[] = {
+	F_UINT("session_idle_timeout", console.session_idle_s, 60, 86400, 600),
+	F_UINT("session_lifetime", console.session_lifetime_s, 300, 604800,
+	    14400),
+	F_UINT("max_sessions", console.max_sessions, 1, 1024, 64),
+	/* Guide 3.3: "a maximum of 16 accounts". */
+	F_UINT("max_accounts", console.max_accounts, 1, 64, 16),
+	F_UINT("max_connections_per_source", console.max_conns_per_source, 1,
+	    1024, 8),
+	F_UINT("request_timeout", console.request_timeout_s, 5, 300, 15),
+	F_UINT("max_body_bytes", console.max_body_bytes, 4096, 16777216,
+	    1048576),
+	F_BOOL("serve_over_http", console.serve_over_http, false),
+	MSG_FIELD("login_failure_message", console.login_failure_message),
+	F_END
+};
+
+/*
+ * Guide 3.2: "TLS v1.1 or lower has severe vulnerabilities"; the value
+ * is the protocol version on the wire (RFC 8446 section 4.2.1).  The
+ * names look like numbers, so 1.2 and "1.2" both match.
+ */
+static const char *const tls_version_names[] = { "1.2", "1.3", NULL };
+static const uint32_t tls_version_vals[] = { 0x0303, 0x0304 };
+
+static const struct field tls_fields[] = {
+	{ .key = "min_version", .type = FT_ENUM,
+	  .off = offsetof(struct policy, tls.min_version),
+	  .size = MSIZE(tls.min_version), .names = tls_version_names,
+	  .vals = tls_version_vals, .def = 0x0303 },
+	F_UINT("max_handshakes", tls.max_handshakes, 1, 4096, 64),
+	F_UINT("handshakes_per_second", tls.handshakes_per_s, 1, 100000, 200),
+	F_END
+};
+
+static const char *const cert_key_names[] = { "ec-p256", "rsa-2048",
+	"rsa-3072", "rsa-4096", NULL };
+static const uint32_t cert_rsa_bits[] = { 2048, 3072, 4096, 0 };
+
+static const struct field certificates_fields[] = {
+	F_ENUM("key", certificates.key, cert_key_names, POLICY_CERT_EC_P256),
+	/* Guide 3.2.1 ships 1024-bit keys; 3072 matches P-256's strength
+	 * (NIST SP 800-57 part 1, table 2). */
+	{ .key = "min_rsa_bits", .type = FT_CHOICE,
+	  .off = offsetof(struct policy, certificates.min_rsa_bits),
+	  .size = MSIZE(certificates.min_rsa_bits), .vals = cert_rsa_bits,
+	  .def = 3072 },
+	F_SPECIAL("names", FT_CERT_NAMES),
+	F_UINT("renew_days", certificates.renew_days, 1, 365, 30),
 	F_END
 };
 
@@ -1502,9 +1562,10 @@ static const struct field top_fields[] = {
 	F_MAP("dos_defense", dos_fields),
 	F_MAP("firewall", firewall_fields),
 	F_MAP("password_policy", password_fields),
-	{ .key = "login_message", .type = FT_MESSAGE,
-	  .off = offsetof(struct policy, login_message), .max = MESSAGE_MAX,
-	  .sdef = "" },
+	MSG_FIELD("login_message", login_message),
+	F_MAP("console", console_fields),
+	F_MAP("tls", tls_fields),
+	F_MAP("certificates", certificates_fields),
 	F_MAP("logging", logging_fields),
 	F_LIST("tags", tags, n_tags, tag_fields, POLICY_MAX_TAGS, MB_TAGS),
 	F_MAP("modbus", modbus_fields),
@@ -1657,9 +1718,16 @@ set_defaults(struct policy *p, char *base, const struct field *fields)
 			 */
 			memset(base + f->noff, 0, sizeof(size_t));
 			break;
-		case FT_MESSAGE:
-			if ((p->login_message = strdup(f->sdef)) == NULL)
+		case FT_MESSAGE: {
+			char *m = strdup(f->sdef);
+
+			if (m == NULL)
 				return -1;
+			memcpy(at, &m, sizeof(m));
+			break;
+		}
+		case FT_CERT_NAMES:
+			p->certificates.n_names = 0;
 			break;
 		case FT_SERVICES:
 			for (i = 0; i < REGISTRY_COUNT; i++) {
@@ -2056,7 +2124,7 @@ check_enum(struct vctx *vc, const struct pnode *n, const struct field *f,
 
 	for (i = 0; f->names[i] != NULL; i++) {
 		if (n->kind == PNODE_SCALAR && scalar_is(n, f->names[i])) {
-			store_uint(at, f->size, i);
+			store_uint(at, f->size, f->vals ? f->vals[i] : i);
 			return 0;
 		}
 		bprintf(list, sizeof(list), &o, "%s%s", i == 0 ? "" :
@@ -2611,6 +2679,93 @@ check_management(struct vctx *vc, const struct pnode *n)
 		p->firewall.management[i].comment[0] = '\0';
 	}
 	p->firewall.n_management = n->n;
+	return 0;
+}
+
+static void where_text(char *, size_t, const struct pnode *,
+    const struct pnode *);
+
+/*
+ * certificates.names: subjectAltNames (RFC 5280 section 4.2.1.6), each a
+ * DNS name (RFC 1123 section 2.1; RFC 6125 section 6.4.4 ignores the
+ * common name, so every name a browser uses must be here or device.name)
+ * or an IP address.  Kept in file order, normalised (DNS names compare
+ * without case, RFC 4343; addresses as inet_ntop() writes them) so that a
+ * duplicate is seen.
+ */
+static int
+check_cert_names(struct vctx *vc, const struct pnode *n)
+{
+	struct policy *p = vc->p;
+	char d[QBUF], where[320];
+	char (*names)[POLICY_CERT_NAME_MAX + 1] = p->certificates.names;
+	unsigned char a[16];
+	size_t i, j, k, old;
+	int af;
+
+	if (n->kind != PNODE_SEQ) {
+		verr(vc, n, "%s is not a sequence (expected a sequence of DNS "
+		    "names and IP addresses, e.g. [gw.example.net, "
+		    "192.0.2.10])", describe(d, sizeof(d), n));
+		return -1;
+	}
+	if (n->n > POLICY_MAX_CERT_NAMES) {
+		old = push_index(vc, POLICY_MAX_CERT_NAMES);
+		verr(vc, n->kids[POLICY_MAX_CERT_NAMES], "more than %u names "
+		    "(expected at most %u)", POLICY_MAX_CERT_NAMES,
+		    POLICY_MAX_CERT_NAMES);
+		pop_path(vc, old);
+		return -1;
+	}
+	for (i = 0; i < n->n; i++) {
+		const struct pnode *x = n->kids[i];
+
+		old = push_index(vc, i);
+		if (x->kind != PNODE_SCALAR || is_null(x)) {
+			verr(vc, x, "%s is not a DNS name or an IP address "
+			    "(expected e.g. gw.example.net, 192.0.2.10 or "
+			    "2001:db8::10)", describe(d, sizeof(d), x));
+			return -1;
+		}
+		if (get_string(vc, x, "a DNS name or an IP address") == -1)
+			return -1;
+		af = inet_pton(AF_INET, x->text, a) == 1 ? AF_INET :
+		    inet_pton(AF_INET6, x->text, a) == 1 ? AF_INET6 : 0;
+		/* A client reaching the IPv4 address never matches it. */
+		if (af == AF_INET6 && memcmp(a, v4mapped, sizeof(v4mapped)) ==
+		    0) {
+			verr(vc, x, "%s is an IPv4-mapped IPv6 address "
+			    "(expected the IPv4 form, e.g. 192.0.2.10)",
+			    quote(d, sizeof(d), x->text, x->len));
+			return -1;
+		}
+		if (af != 0)
+			inet_ntop(af, a, names[i], sizeof(names[i]));
+		else if (valid_hostname(x->text, x->len)) {
+			for (k = 0; k < x->len; k++)
+				names[i][k] = (char)(x->text[k] >= 'A' &&
+				    x->text[k] <= 'Z' ? x->text[k] + 32 :
+				    x->text[k]);
+			names[i][k] = '\0';
+		} else {
+			verr(vc, x, "%s is not a DNS name or an IP address "
+			    "(expected e.g. gw.example.net, 192.0.2.10 or "
+			    "2001:db8::10; no wildcards)",
+			    quote(d, sizeof(d), x->text, x->len));
+			return -1;
+		}
+		for (j = 0; j < i; j++)
+			if (strcmp(names[j], names[i]) == 0) {
+				where_text(where, sizeof(where), x, n->kids[j]);
+				verr(vc, x, "%s is the same name as "
+				    "certificates.names[%zu]%s (expected each "
+				    "name once)", quote(d, sizeof(d), x->text,
+				    x->len), j, where);
+				return -1;
+			}
+		pop_path(vc, old);
+	}
+	p->certificates.n_names = n->n;
 	return 0;
 }
 
@@ -3713,7 +3868,7 @@ check_value(struct vctx *vc, const struct pnode *n, const struct field *f)
 	case FT_HOST:
 		return check_string_field(vc, n, f, at);
 	case FT_MESSAGE: {
-		char *s;
+		char *s, *old;
 
 		if (get_string(vc, n, "printable text and newlines") == -1 ||
 		    check_text(vc, n, f->max, true) == -1)
@@ -3722,8 +3877,9 @@ check_value(struct vctx *vc, const struct pnode *n, const struct field *f)
 			set_err(vc->err, "%s: out of memory", n->file);
 			return -1;
 		}
-		free(vc->p->login_message);
-		vc->p->login_message = s;
+		memcpy(&old, at, sizeof(old));
+		free(old);
+		memcpy(at, &s, sizeof(s));
 		return 0;
 	}
 	case FT_ENUM:
@@ -3779,6 +3935,8 @@ check_value(struct vctx *vc, const struct pnode *n, const struct field *f)
 		return check_named(vc, n, f, at);
 	case FT_STATUS:
 		return check_status(vc, n, at);
+	case FT_CERT_NAMES:
+		return check_cert_names(vc, n);
 	}
 	return -1;
 }
@@ -4727,6 +4885,48 @@ add_warning(struct policy *p, const struct pnode *at, const char *fmt, ...)
 	va_end(ap);
 }
 
+/*
+ * A session ends at its lifetime however busy it is, so an idle timeout
+ * beyond the lifetime could never fire: it is a mistake, not a choice.
+ * Report at the key the loaded file itself wrote, if it wrote one.
+ */
+static int
+check_console(struct vctx *vc)
+{
+	const struct policy *p = vc->p;
+	const struct pnode *con, *life, *idle;
+
+	if (p->console.session_lifetime_s >= p->console.session_idle_s)
+		return 0;
+	con = map_get(vc->root, "console", NULL);
+	life = map_get(con, "session_lifetime", NULL);
+	idle = map_get(con, "session_idle_timeout", NULL);
+	if (life == NULL && idle == NULL) {
+		/* The defaults satisfy the rule: a bug in the field table. */
+		set_err(vc->err, "%s: console: the default session_lifetime "
+		    "is shorter than the default session_idle_timeout",
+		    p->source);
+		return -1;
+	}
+	if (life != NULL && (idle == NULL ||
+	    strcmp(life->file, p->source) == 0 ||
+	    strcmp(idle->file, p->source) != 0)) {
+		snprintf(vc->path, sizeof(vc->path), "console.session_lifetime");
+		verr(vc, life, "%u s is shorter than "
+		    "console.session_idle_timeout (%u s) (expected "
+		    "session_lifetime >= session_idle_timeout)",
+		    p->console.session_lifetime_s, p->console.session_idle_s);
+	} else {
+		snprintf(vc->path, sizeof(vc->path),
+		    "console.session_idle_timeout");
+		verr(vc, idle, "%u s is longer than console.session_lifetime "
+		    "(%u s) (expected session_idle_timeout <= "
+		    "session_lifetime)", p->console.session_idle_s,
+		    p->console.session_lifetime_s);
+	}
+	return -1;
+}
+
 static int
 check_policy(struct vctx *vc)
 {
@@ -4749,6 +4949,8 @@ check_policy(struct vctx *vc)
 			    "expected false, or activate: true)");
 		return -1;
 	}
+	if (check_console(vc) == -1)
+		return -1;
 	if (check_port_conflicts(vc) == -1)
 		return -1;
 	if (check_modbus(vc) == -1)
@@ -4762,8 +4964,14 @@ check_policy(struct vctx *vc)
 		    "syslog");
 	if (p->services[REGISTRY_HTTP].enabled)
 		add_warning(p, vc->svc_enabled[REGISTRY_HTTP], "services.http: "
-		    "enabled: serves the console in clear text (guide 3.1: "
-		    "disable it and use https)");
+		    "enabled: a clear-text port (it redirects to https; guide "
+		    "3.1: disable it and use https)");
+	/* Guide 3.2: HTTPS; with http off nothing is served at all. */
+	if (p->console.serve_over_http && p->services[REGISTRY_HTTP].enabled)
+		add_warning(p, map_get(map_get(vc->root, "console", NULL),
+		    "serve_over_http", NULL), "console.serve_over_http: the "
+		    "console is served in clear text on port %u (guide 3.2: "
+		    "use HTTPS)", p->services[REGISTRY_HTTP].ports[0]);
 	if (p->services[REGISTRY_TELNET].enabled)
 		add_warning(p, vc->svc_enabled[REGISTRY_TELNET],
 		    "services.telnet: enabled: a console in clear text "
@@ -4827,7 +5035,7 @@ policy_new(void)
 	if (p == NULL)
 		return NULL;
 	if (set_defaults(p, (char *)p, top_fields) == -1) {
-		free(p);
+		policy_free(p);		/* the messages set so far */
 		return NULL;
 	}
 	return p;
@@ -4840,6 +5048,7 @@ policy_free(struct policy *p)
 		return;
 	free(p->accessible_ip.entries);
 	free(p->login_message);
+	free(p->console.login_failure_message);
 	free(p);
 }
 
@@ -5066,6 +5275,20 @@ emit_special(struct emitter *e, const struct policy *p, const struct field *f)
 		}
 		e->end(e, EM_MAP);
 		break;
+	case FT_CERT_NAMES: {
+		/* One leaf too; names need no escaping (check_cert_names). */
+		char buf[POLICY_MAX_CERT_NAMES * (POLICY_CERT_NAME_MAX + 4) + 4];
+		size_t o = 0;
+
+		buf[o++] = '[';
+		for (i = 0; i < p->certificates.n_names; i++)
+			o += (size_t)snprintf(buf + o, sizeof(buf) - o,
+			    "%s\"%s\"", i ? ", " : "",
+			    p->certificates.names[i]);
+		snprintf(buf + o, sizeof(buf) - o, "]");
+		e->leaf(e, f->key, buf);
+		break;
+	}
 	case FT_MANAGEMENT: {
 		/* A flow sequence: one leaf, so a diff shows the whole list. */
 		char buf[POLICY_MAX_MANAGEMENT * 48 + 4];
@@ -5299,6 +5522,24 @@ emit_agent(struct emitter *e, const char *at, const struct field *f)
 	}
 }
 
+/* A name that YAML would read as a number (tls 1.2) is quoted. */
+static void
+emit_enum(struct emitter *e, const struct field *f, uint32_t v)
+{
+	const char *name = "?";		/* not reached: v is checked */
+	size_t i;
+
+	for (i = 0; f->names[i] != NULL; i++)
+		if ((f->vals ? f->vals[i] : i) == v) {
+			name = f->names[i];
+			break;
+		}
+	if (name[0] >= '0' && name[0] <= '9')
+		emit_string(e, f->key, name);
+	else
+		e->leaf(e, f->key, name);
+}
+
 static void
 emit_fields(struct emitter *e, const struct policy *p, const char *base,
     const struct field *fields)
@@ -5347,11 +5588,15 @@ emit_fields(struct emitter *e, const struct policy *p, const char *base,
 		case FT_LIST:
 			emit_modbus(e, p, at, f);
 			break;
-		case FT_MESSAGE:
-			emit_string(e, f->key, p->login_message);
+		case FT_MESSAGE: {
+			const char *m;
+
+			memcpy(&m, at, sizeof(m));
+			emit_string(e, f->key, m);
 			break;
+		}
 		case FT_ENUM:
-			e->leaf(e, f->key, f->names[load_uint(at, f->size)]);
+			emit_enum(e, f, load_uint(at, f->size));
 			break;
 		case FT_FACILITY:
 			u = load_uint(at, f->size);
@@ -5837,9 +6082,22 @@ fields_equal(const struct policy *a, const struct policy *b, const char *abase,
 			if (strcmp(x, y) != 0)
 				return false;
 			break;
-		case FT_MESSAGE:
-			if (strcmp(a->login_message, b->login_message) != 0)
+		case FT_MESSAGE: {
+			const char *m, *n;
+
+			memcpy(&m, x, sizeof(m));
+			memcpy(&n, y, sizeof(n));
+			if (strcmp(m, n) != 0)
 				return false;
+			break;
+		}
+		case FT_CERT_NAMES:
+			if (a->certificates.n_names != b->certificates.n_names)
+				return false;
+			for (i = 0; i < a->certificates.n_names; i++)
+				if (strcmp(a->certificates.names[i],
+				    b->certificates.names[i]) != 0)
+					return false;
 			break;
 		case FT_SERVICES:
 			for (i = 0; i < REGISTRY_COUNT; i++)

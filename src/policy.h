@@ -38,6 +38,8 @@
 #define POLICY_MODBUS_MAX_COMMANDS 1024    /* modbus.commands */
 #define POLICY_MODBUS_MAX_MAP    10000     /* modbus.agent.map */
 #define POLICY_TAG_NAME_MAX      63        /* = TAG_NAME_MAX (tags.h) */
+#define POLICY_MAX_CERT_NAMES    16        /* certificates.names */
+#define POLICY_CERT_NAME_MAX     253       /* a DNS name in text, bytes */
 
 struct policy_error {
 	char msg[1024];   /* "file:line:col: key.path: what is wrong (expected ...)" */
@@ -66,6 +68,15 @@ struct policy_rate {
 enum policy_fw_input { POLICY_FW_INPUT_ACCEPT, POLICY_FW_INPUT_DROP };
 /* firewall.closed_ports: how a closed or refused port answers. */
 enum policy_fw_closed { POLICY_FW_CLOSED_DROP, POLICY_FW_CLOSED_REJECT };
+
+/*
+ * certificates.key: the key of the self-signed certificate sluice
+ * generates and of the CSRs it writes.
+ */
+enum policy_cert_key {
+	POLICY_CERT_EC_P256,           /* ECDSA on P-256 (secp256r1) */
+	POLICY_CERT_RSA_2048, POLICY_CERT_RSA_3072, POLICY_CERT_RSA_4096
+};
 
 enum policy_syslog_transport { POLICY_SYSLOG_UDP, POLICY_SYSLOG_TCP };
 enum policy_syslog_format { POLICY_SYSLOG_RFC5424, POLICY_SYSLOG_RFC3164 };
@@ -317,6 +328,29 @@ struct policy {
 	} password_policy;
 
 	char *login_message;              /* owned, never NULL ("" = none) */
+
+	/* The HTTPS console (policy/README.md, "console"). */
+	struct {
+		uint32_t session_idle_s, session_lifetime_s;  /* idle <= lifetime */
+		uint32_t max_sessions, max_accounts;
+		uint32_t max_conns_per_source, request_timeout_s, max_body_bytes;
+		bool serve_over_http;  /* services.http serves, not redirects */
+		char *login_failure_message;   /* owned, never NULL */
+	} console;
+	struct {
+		int min_version;               /* 0x0303 (1.2) or 0x0304 (1.3) */
+		uint32_t max_handshakes, handshakes_per_s;
+	} tls;
+	struct {
+		enum policy_cert_key key;
+		uint32_t min_rsa_bits;         /* 2048, 3072 or 4096 */
+		uint32_t renew_days;
+		/* Extra subjectAltNames, in file order, no duplicates: a
+		 * DNS name in lower case or an address as inet_ntop()
+		 * writes it.  device.name is not among them. */
+		size_t n_names;
+		char names[POLICY_MAX_CERT_NAMES][POLICY_CERT_NAME_MAX + 1];
+	} certificates;
 
 	struct {
 		struct {

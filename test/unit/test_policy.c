@@ -94,7 +94,8 @@ static const struct bad_case bad_cases[] = {
 	{ "devices: {}\n",
 	  "t.yaml:1:1: devices: unknown key (expected one of: base, device, "
 	  "services, accessible_ip, dos_defense, firewall, password_policy, "
-	  "login_message, logging, tags, modbus)" },
+	  "login_message, console, tls, certificates, logging, tags, "
+	  "modbus)" },
 	{ "device:\n  nmae: x\n",
 	  "t.yaml:2:3: device.nmae: unknown key (expected one of: name, "
 	  "location, description, contact)" },
@@ -353,14 +354,17 @@ static const struct bad_case bad_cases[] = {
 	  "t.yaml:3:5: logging.events.sytem: unknown key (expected one of: a "
 	  "group (system, network, configuration, protocol) or an event "
 	  "(cold-start, warm-start, shutdown, engine-restarted, "
-	  "storage-failure, enforcement-limited, listener-failed, dhcp-lease, "
+	  "storage-failure, enforcement-limited, listener-failed, "
+	  "certificate-expiring, dhcp-lease, "
 	  "ntp-failed, ip-conflict, link-down, syslog-unreachable, "
 	  "source-banned, source-unbanned, firewall-drops, client-refused, "
 	  "channel-down, channel-up, login-failed, "
 	  "ip-changed, password-changed, firmware-upgraded, "
 	  "certificate-imported, configuration-imported, "
 	  "configuration-exported, configuration-changed, "
-	  "configuration-rejected, event-log-cleared, protocol, "
+	  "configuration-rejected, event-log-cleared, account-locked, "
+	  "account-added, account-removed, account-changed, "
+	  "certificate-generated, protocol, "
 	  "malformed-request, connection-evicted, request-denied))" },
 	{ "logging:\n  events:\n    system: [local, disk]\n",
 	  "t.yaml:3:21: logging.events.system[1]: \"disk\" is not a sink "
@@ -504,9 +508,224 @@ static const struct bad_case bad_cases[] = {
 	  "t.yaml:2:3: device.base: unknown key (expected one of: name, "
 	  "location, description, contact)" },
 	/* errors inside a base come from the base */
-	{ "base: factory\nconsole: {}\n",
-	  "t.yaml:2:1: console: section reserved for a later version of "
+	{ "base: factory\naccounts: {}\n",
+	  "t.yaml:2:1: accounts: section reserved for a later version of "
 	  "sluice; this build does not support it" },
+	/* console */
+	{ "console: []\n",
+	  "t.yaml:1:10: console: a sequence is not a mapping (expected a "
+	  "mapping with keys: session_idle_timeout, session_lifetime, "
+	  "max_sessions, max_accounts, max_connections_per_source, "
+	  "request_timeout, max_body_bytes, serve_over_http, "
+	  "login_failure_message)" },
+	{ "console:\n  idle_timeout: 600\n",
+	  "t.yaml:2:3: console.idle_timeout: unknown key (expected one of: "
+	  "session_idle_timeout, session_lifetime, max_sessions, max_accounts, "
+	  "max_connections_per_source, request_timeout, max_body_bytes, "
+	  "serve_over_http, login_failure_message)" },
+	{ "console:\n  session_idle_timeout: 59\n",
+	  "t.yaml:2:25: console.session_idle_timeout: 59 is out of range "
+	  "(expected 60..86400)" },
+	{ "console:\n  session_idle_timeout: 86401\n",
+	  "t.yaml:2:25: console.session_idle_timeout: 86401 is out of range "
+	  "(expected 60..86400)" },
+	{ "console:\n  session_idle_timeout: \"600\"\n",
+	  "t.yaml:2:25: console.session_idle_timeout: \"600\" is not a decimal "
+	  "integer (expected 60..86400)" },
+	{ "console:\n  session_lifetime: 299\n",
+	  "t.yaml:2:21: console.session_lifetime: 299 is out of range "
+	  "(expected 300..604800)" },
+	{ "console:\n  session_lifetime: 604801\n",
+	  "t.yaml:2:21: console.session_lifetime: 604801 is out of range "
+	  "(expected 300..604800)" },
+	{ "console:\n  max_sessions: 0\n",
+	  "t.yaml:2:17: console.max_sessions: 0 is out of range "
+	  "(expected 1..1024)" },
+	{ "console:\n  max_sessions: 1025\n",
+	  "t.yaml:2:17: console.max_sessions: 1025 is out of range "
+	  "(expected 1..1024)" },
+	{ "console:\n  max_accounts: 0\n",
+	  "t.yaml:2:17: console.max_accounts: 0 is out of range "
+	  "(expected 1..64)" },
+	{ "console:\n  max_accounts: 65\n",
+	  "t.yaml:2:17: console.max_accounts: 65 is out of range "
+	  "(expected 1..64)" },
+	{ "console:\n  max_connections_per_source: 0\n",
+	  "t.yaml:2:31: console.max_connections_per_source: 0 is out of range "
+	  "(expected 1..1024)" },
+	{ "console:\n  max_connections_per_source: 1025\n",
+	  "t.yaml:2:31: console.max_connections_per_source: 1025 is out of "
+	  "range (expected 1..1024)" },
+	{ "console:\n  request_timeout: 4\n",
+	  "t.yaml:2:20: console.request_timeout: 4 is out of range "
+	  "(expected 5..300)" },
+	{ "console:\n  request_timeout: 301\n",
+	  "t.yaml:2:20: console.request_timeout: 301 is out of range "
+	  "(expected 5..300)" },
+	{ "console:\n  request_timeout: -5\n",
+	  "t.yaml:2:20: console.request_timeout: \"-5\" is not a decimal "
+	  "integer (expected 5..300)" },
+	{ "console:\n  max_body_bytes: 4095\n",
+	  "t.yaml:2:19: console.max_body_bytes: 4095 is out of range "
+	  "(expected 4096..16777216)" },
+	{ "console:\n  max_body_bytes: 16777217\n",
+	  "t.yaml:2:19: console.max_body_bytes: 16777217 is out of range "
+	  "(expected 4096..16777216)" },
+	{ "console:\n  max_body_bytes: 1e6\n",
+	  "t.yaml:2:19: console.max_body_bytes: \"1e6\" is not a decimal "
+	  "integer (expected 4096..16777216)" },
+	{ "console:\n  serve_over_http: yes\n",
+	  "t.yaml:2:20: console.serve_over_http: \"yes\" is not a boolean "
+	  "(expected true or false)" },
+	{ "console:\n  serve_over_http: 1\n",
+	  "t.yaml:2:20: console.serve_over_http: \"1\" is not a boolean "
+	  "(expected true or false)" },
+	{ "console:\n  login_failure_message: \"a\\tb\"\n",
+	  "t.yaml:2:26: console.login_failure_message: contains non-printable "
+	  "character U+0009 (expected printable text and newlines)" },
+	{ "console:\n  login_failure_message:\n",
+	  "t.yaml:2:25: console.login_failure_message: an empty value is not "
+	  "a string (expected printable text and newlines; write \"\" for "
+	  "none)" },
+	{ "console:\n  login_failure_message: [a]\n",
+	  "t.yaml:2:26: console.login_failure_message: a sequence is not a "
+	  "string (expected printable text and newlines)" },
+	/* the lifetime bounds the idle timeout; named where it was written */
+	{ "console:\n  session_lifetime: 300\n",
+	  "t.yaml:2:21: console.session_lifetime: 300 s is shorter than "
+	  "console.session_idle_timeout (600 s) (expected session_lifetime >= "
+	  "session_idle_timeout)" },
+	{ "console:\n  session_idle_timeout: 14401\n",
+	  "t.yaml:2:25: console.session_idle_timeout: 14401 s is longer than "
+	  "console.session_lifetime (14400 s) (expected session_idle_timeout "
+	  "<= session_lifetime)" },
+	{ "console:\n  session_idle_timeout: 3600\n  session_lifetime: 1800\n",
+	  "t.yaml:3:21: console.session_lifetime: 1800 s is shorter than "
+	  "console.session_idle_timeout (3600 s) (expected session_lifetime >= "
+	  "session_idle_timeout)" },
+	{ "base: factory\nconsole:\n  session_idle_timeout: 28801\n",
+	  "t.yaml:3:25: console.session_idle_timeout: 28801 s is longer than "
+	  "console.session_lifetime (28800 s) (expected session_idle_timeout "
+	  "<= session_lifetime)" },
+	/* tls */
+	{ "tls: \"1.3\"\n",
+	  "t.yaml:1:6: tls: \"1.3\" is not a mapping (expected a mapping with "
+	  "keys: min_version, max_handshakes, handshakes_per_second)" },
+	{ "tls:\n  ciphers: [aes]\n",
+	  "t.yaml:2:3: tls.ciphers: unknown key (expected one of: min_version, "
+	  "max_handshakes, handshakes_per_second)" },
+	{ "tls:\n  min_version: 1.1\n",
+	  "t.yaml:2:16: tls.min_version: \"1.1\" is not a valid value "
+	  "(expected 1.2 or 1.3)" },
+	{ "tls:\n  min_version: \"1.0\"\n",
+	  "t.yaml:2:16: tls.min_version: \"1.0\" is not a valid value "
+	  "(expected 1.2 or 1.3)" },
+	{ "tls:\n  min_version: 1.20\n",
+	  "t.yaml:2:16: tls.min_version: \"1.20\" is not a valid value "
+	  "(expected 1.2 or 1.3)" },
+	{ "tls:\n  min_version: TLSv1.3\n",
+	  "t.yaml:2:16: tls.min_version: \"TLSv1.3\" is not a valid value "
+	  "(expected 1.2 or 1.3)" },
+	{ "tls:\n  min_version: 771\n",
+	  "t.yaml:2:16: tls.min_version: \"771\" is not a valid value "
+	  "(expected 1.2 or 1.3)" },
+	{ "tls:\n  min_version:\n",
+	  "t.yaml:2:15: tls.min_version: an empty value is not a valid value "
+	  "(expected 1.2 or 1.3)" },
+	{ "tls:\n  max_handshakes: 0\n",
+	  "t.yaml:2:19: tls.max_handshakes: 0 is out of range "
+	  "(expected 1..4096)" },
+	{ "tls:\n  max_handshakes: 4097\n",
+	  "t.yaml:2:19: tls.max_handshakes: 4097 is out of range "
+	  "(expected 1..4096)" },
+	{ "tls:\n  handshakes_per_second: 0\n",
+	  "t.yaml:2:26: tls.handshakes_per_second: 0 is out of range "
+	  "(expected 1..100000)" },
+	{ "tls:\n  handshakes_per_second: 100001\n",
+	  "t.yaml:2:26: tls.handshakes_per_second: 100001 is out of range "
+	  "(expected 1..100000)" },
+	/* certificates */
+	{ "certificates:\n  ca: x\n",
+	  "t.yaml:2:3: certificates.ca: unknown key (expected one of: key, "
+	  "min_rsa_bits, names, renew_days)" },
+	{ "certificates:\n  key: rsa-1024\n",
+	  "t.yaml:2:8: certificates.key: \"rsa-1024\" is not a valid value "
+	  "(expected ec-p256, rsa-2048, rsa-3072 or rsa-4096)" },
+	{ "certificates:\n  key: EC-P256\n",
+	  "t.yaml:2:8: certificates.key: \"EC-P256\" is not a valid value "
+	  "(expected ec-p256, rsa-2048, rsa-3072 or rsa-4096)" },
+	{ "certificates:\n  min_rsa_bits: 1024\n",
+	  "t.yaml:2:17: certificates.min_rsa_bits: \"1024\" is not a valid "
+	  "value (expected one of 2048, 3072, 4096)" },
+	{ "certificates:\n  min_rsa_bits: 3000\n",
+	  "t.yaml:2:17: certificates.min_rsa_bits: \"3000\" is not a valid "
+	  "value (expected one of 2048, 3072, 4096)" },
+	{ "certificates:\n  min_rsa_bits: \"3072\"\n",
+	  "t.yaml:2:17: certificates.min_rsa_bits: \"3072\" is not a valid "
+	  "value (expected one of 2048, 3072, 4096)" },
+	{ "certificates:\n  renew_days: 0\n",
+	  "t.yaml:2:15: certificates.renew_days: 0 is out of range "
+	  "(expected 1..365)" },
+	{ "certificates:\n  renew_days: 366\n",
+	  "t.yaml:2:15: certificates.renew_days: 366 is out of range "
+	  "(expected 1..365)" },
+	{ "certificates:\n  names: gw.example.net\n",
+	  "t.yaml:2:10: certificates.names: \"gw.example.net\" is not a "
+	  "sequence (expected a sequence of DNS names and IP addresses, e.g. "
+	  "[gw.example.net, 192.0.2.10])" },
+	{ "certificates:\n  names: {gw: x}\n",
+	  "t.yaml:2:10: certificates.names: a mapping is not a sequence "
+	  "(expected a sequence of DNS names and IP addresses, e.g. "
+	  "[gw.example.net, 192.0.2.10])" },
+	{ "certificates:\n  names: [gw_1.example.net]\n",
+	  "t.yaml:2:11: certificates.names[0]: \"gw_1.example.net\" is not a "
+	  "DNS name or an IP address (expected e.g. gw.example.net, 192.0.2.10 "
+	  "or 2001:db8::10; no wildcards)" },
+	{ "certificates:\n  names: [gw.example.net, \"*.example.net\"]\n",
+	  "t.yaml:2:27: certificates.names[1]: \"*.example.net\" is not a DNS "
+	  "name or an IP address (expected e.g. gw.example.net, 192.0.2.10 or "
+	  "2001:db8::10; no wildcards)" },
+	{ "certificates:\n  names:\n    - 10.0.0.256\n",
+	  "t.yaml:3:7: certificates.names[0]: \"10.0.0.256\" is not a DNS name "
+	  "or an IP address (expected e.g. gw.example.net, 192.0.2.10 or "
+	  "2001:db8::10; no wildcards)" },
+	{ "certificates:\n  names:\n    - \"fe80::1%eth0\"\n",
+	  "t.yaml:3:7: certificates.names[0]: \"fe80::1%eth0\" is not a DNS "
+	  "name or an IP address (expected e.g. gw.example.net, 192.0.2.10 or "
+	  "2001:db8::10; no wildcards)" },
+	{ "certificates:\n  names:\n    - \"::ffff:192.0.2.1\"\n",
+	  "t.yaml:3:7: certificates.names[0]: \"::ffff:192.0.2.1\" is an "
+	  "IPv4-mapped IPv6 address (expected the IPv4 form, e.g. "
+	  "192.0.2.10)" },
+	{ "certificates:\n  names:\n    - gw.example.net.\n",
+	  "t.yaml:3:7: certificates.names[0]: \"gw.example.net.\" is not a "
+	  "DNS name or an IP address (expected e.g. gw.example.net, 192.0.2.10 "
+	  "or 2001:db8::10; no wildcards)" },
+	{ "certificates:\n  names:\n    - \"\"\n",
+	  "t.yaml:3:7: certificates.names[0]: \"\" is not a DNS name or an IP "
+	  "address (expected e.g. gw.example.net, 192.0.2.10 or 2001:db8::10; "
+	  "no wildcards)" },
+	{ "certificates:\n  names:\n    - ~\n",
+	  "t.yaml:3:7: certificates.names[0]: null is not a DNS name or an IP "
+	  "address (expected e.g. gw.example.net, 192.0.2.10 or "
+	  "2001:db8::10)" },
+	{ "certificates:\n  names:\n    - [gw]\n",
+	  "t.yaml:3:7: certificates.names[0]: a sequence is not a DNS name or "
+	  "an IP address (expected e.g. gw.example.net, 192.0.2.10 or "
+	  "2001:db8::10)" },
+	{ "certificates:\n  names:\n    - \"192.0.2.1\\0x\"\n",
+	  "t.yaml:3:7: certificates.names[0]: contains a NUL character "
+	  "(expected a DNS name or an IP address)" },
+	{ "certificates:\n  names:\n    - gw.example.net\n"
+	  "    - GW.Example.NET\n",
+	  "t.yaml:4:7: certificates.names[1]: \"GW.Example.NET\" is the same "
+	  "name as certificates.names[0] at line 3 (expected each name "
+	  "once)" },
+	{ "certificates:\n  names:\n    - \"2001:db8::1\"\n"
+	  "    - 192.0.2.1\n    - \"2001:DB8:0:0::1\"\n",
+	  "t.yaml:5:7: certificates.names[2]: \"2001:DB8:0:0::1\" is the same "
+	  "name as certificates.names[0] at line 3 (expected each name "
+	  "once)" },
 };
 
 static void
@@ -539,8 +758,8 @@ static void
 test_reserved(void **state)
 {
 	static const char *const names[] = {
-		"console", "accounts", "certificates", "tls", "snmp", "mail",
-		"dnp3", "iec104", "ethernet_ip", "bacnet", "update",
+		"accounts", "snmp", "mail", "dnp3", "iec104", "ethernet_ip",
+		"bacnet", "update",
 	};
 	struct policy_error err;
 	char yaml[128], want[256];
@@ -654,6 +873,22 @@ assert_hardened(const struct policy *p)
 	assert_int_equal(p->password_policy.lockout.window_s, 300);
 	assert_int_equal(p->password_policy.lockout.duration_s, 600);
 	assert_string_equal(p->login_message, "");
+	assert_int_equal(p->console.session_idle_s, 600);
+	assert_int_equal(p->console.session_lifetime_s, 14400);
+	assert_int_equal(p->console.max_sessions, 64);
+	assert_int_equal(p->console.max_accounts, 16);
+	assert_int_equal(p->console.max_conns_per_source, 8);
+	assert_int_equal(p->console.request_timeout_s, 15);
+	assert_int_equal(p->console.max_body_bytes, 1048576);
+	assert_false(p->console.serve_over_http);
+	assert_string_equal(p->console.login_failure_message, "");
+	assert_int_equal(p->tls.min_version, 0x0303);
+	assert_int_equal(p->tls.max_handshakes, 64);
+	assert_int_equal(p->tls.handshakes_per_s, 200);
+	assert_int_equal(p->certificates.key, POLICY_CERT_EC_P256);
+	assert_int_equal(p->certificates.min_rsa_bits, 3072);
+	assert_int_equal(p->certificates.n_names, 0);
+	assert_int_equal(p->certificates.renew_days, 30);
 	assert_int_equal(p->logging.local.max_bytes, 1048576);
 	assert_int_equal(p->logging.local.files, 5);
 	assert_string_equal(p->logging.syslog.server, "");
@@ -726,6 +961,22 @@ test_profile_factory(void **state)
 	assert_int_equal(p->password_policy.history, 0);
 	assert_false(p->password_policy.reject_common);
 	assert_false(p->password_policy.lockout.enabled);
+	assert_int_equal(p->console.session_idle_s, 900);
+	assert_int_equal(p->console.session_lifetime_s, 28800);
+	assert_int_equal(p->console.max_sessions, 64);
+	assert_int_equal(p->console.max_accounts, 16);
+	assert_int_equal(p->console.max_conns_per_source, 16);
+	assert_int_equal(p->console.request_timeout_s, 30);
+	assert_int_equal(p->console.max_body_bytes, 1048576);
+	assert_false(p->console.serve_over_http);
+	assert_string_equal(p->console.login_failure_message, "");
+	assert_int_equal(p->tls.min_version, 0x0303);
+	assert_int_equal(p->tls.max_handshakes, 64);
+	assert_int_equal(p->tls.handshakes_per_s, 200);
+	assert_int_equal(p->certificates.key, POLICY_CERT_EC_P256);
+	assert_int_equal(p->certificates.min_rsa_bits, 2048);
+	assert_int_equal(p->certificates.n_names, 0);
+	assert_int_equal(p->certificates.renew_days, 30);
 	policy_free(p);
 	policy_free(q);
 }
@@ -1097,8 +1348,8 @@ test_warnings(void **state)
 	static const char *const want_fixed[] = {
 		"services.syslog-client: enabled, but logging.syslog.server is "
 		"empty: no events are sent to syslog",
-		"t.yaml:3:14: services.http: enabled: serves the console in "
-		"clear text (guide 3.1: disable it and use https)",
+		"t.yaml:3:14: services.http: enabled: a clear-text port (it "
+		"redirects to https; guide 3.1: disable it and use https)",
 		"t.yaml:5:14: services.telnet: enabled: a console in clear text "
 		"(guide 3.1: disable it)",
 	};
@@ -2472,6 +2723,300 @@ test_agent_scale(void **state)
 	free(y);
 }
 
+/* ------------------------------------------------------------------ */
+/* console, tls, certificates                                          */
+/* ------------------------------------------------------------------ */
+
+/* Load yaml, which must succeed. */
+static struct policy *
+must_load(const char *yaml)
+{
+	struct policy_error err;
+	struct policy *p;
+
+	if ((p = load_str(yaml, &err)) == NULL)
+		fail_msg("%s\n%s", err.msg, yaml);
+	return p;
+}
+
+/* Load yaml, which must fail with want. */
+static void
+must_refuse(const char *yaml, const char *want)
+{
+	struct policy_error err;
+	struct policy *p;
+
+	if ((p = load_str(yaml, &err)) != NULL) {
+		policy_free(p);
+		fail_msg("loaded:\n%s", yaml);
+	}
+	assert_string_equal(err.msg, want);
+}
+
+/* n names: "n0.example.net" ... after "certificates:\n  names:\n". */
+static char *
+names_yaml(size_t n, const char *first)
+{
+	size_t size = 64 + n * 32 + strlen(first), o, i;
+	char *y = malloc(size);
+
+	assert_non_null(y);
+	o = (size_t)snprintf(y, size, "certificates:\n  names:\n");
+	if (*first != '\0')
+		o += (size_t)snprintf(y + o, size - o, "    - %s\n", first);
+	for (i = 0; i < n; i++)
+		o += (size_t)snprintf(y + o, size - o,
+		    "    - n%zu.example.net\n", i);
+	return y;
+}
+
+static void
+test_console(void **state)
+{
+	static const char yaml[] =
+	    "console:\n"
+	    "  session_idle_timeout: 86400\n"
+	    "  session_lifetime: 604800\n"
+	    "  max_sessions: 1024\n"
+	    "  max_accounts: 1\n"
+	    "  max_connections_per_source: 1\n"
+	    "  request_timeout: 300\n"
+	    "  max_body_bytes: 16777216\n"
+	    "  serve_over_http: true\n"
+	    "  login_failure_message: |\n"
+	    "    Wrong user name or password.\n"
+	    "    Call \"OT\" on 42.\n"
+	    "tls:\n"
+	    "  min_version: 1.3\n"
+	    "  max_handshakes: 1\n"
+	    "  handshakes_per_second: 100000\n"
+	    "certificates:\n"
+	    "  key: rsa-3072\n"
+	    "  min_rsa_bits: 4096\n"
+	    "  names:\n"
+	    "    - GW.Example.net\n"
+	    "    - 192.0.2.10\n"
+	    "    - \"2001:DB8:0:0:0:0:0:10\"\n"
+	    "    - \"FE80::0:1\"\n"
+	    "    - localhost\n"
+	    "  renew_days: 1\n";
+	static const char *const keys[] = { "ec-p256", "rsa-2048", "rsa-3072",
+		"rsa-4096" };
+	static const enum policy_cert_key key_vals[] = { POLICY_CERT_EC_P256,
+		POLICY_CERT_RSA_2048, POLICY_CERT_RSA_3072,
+		POLICY_CERT_RSA_4096 };
+	struct policy *p, *q;
+	char y[512], want[512], label[64], *big, *msg;
+	size_t i;
+	struct text t;
+
+	(void)state;
+	p = must_load(yaml);
+	assert_int_equal(p->console.session_idle_s, 86400);
+	assert_int_equal(p->console.session_lifetime_s, 604800);
+	assert_int_equal(p->console.max_sessions, 1024);
+	assert_int_equal(p->console.max_accounts, 1);
+	assert_int_equal(p->console.max_conns_per_source, 1);
+	assert_int_equal(p->console.request_timeout_s, 300);
+	assert_int_equal(p->console.max_body_bytes, 16777216);
+	assert_true(p->console.serve_over_http);
+	assert_string_equal(p->console.login_failure_message,
+	    "Wrong user name or password.\nCall \"OT\" on 42.\n");
+	assert_int_equal(p->tls.min_version, 0x0304);
+	assert_int_equal(p->tls.max_handshakes, 1);
+	assert_int_equal(p->tls.handshakes_per_s, 100000);
+	assert_int_equal(p->certificates.key, POLICY_CERT_RSA_3072);
+	assert_int_equal(p->certificates.min_rsa_bits, 4096);
+	assert_int_equal(p->certificates.renew_days, 1);
+	/* file order; DNS names in lower case, addresses as inet_ntop() */
+	assert_int_equal(p->certificates.n_names, 5);
+	assert_string_equal(p->certificates.names[0], "gw.example.net");
+	assert_string_equal(p->certificates.names[1], "192.0.2.10");
+	assert_string_equal(p->certificates.names[2], "2001:db8::10");
+	assert_string_equal(p->certificates.names[3], "fe80::1");
+	assert_string_equal(p->certificates.names[4], "localhost");
+	/* http is off: serving over it is moot, no warning */
+	for (i = 0; i < p->n_warnings; i++)
+		assert_null(strstr(p->warnings[i], "serve_over_http"));
+	check_round_trip(p);
+
+	/* the smallest values; the lifetime may equal the idle timeout */
+	q = must_load("console:\n  session_idle_timeout: 300\n"
+	    "  session_lifetime: 300\n  max_sessions: 1\n"
+	    "  max_connections_per_source: 1024\n  request_timeout: 5\n"
+	    "  max_body_bytes: 4096\n  max_accounts: 64\n"
+	    "tls:\n  max_handshakes: 4096\n  handshakes_per_second: 1\n"
+	    "certificates:\n  renew_days: 365\n  names: []\n");
+	assert_int_equal(q->console.session_idle_s, 300);
+	assert_int_equal(q->console.session_lifetime_s, 300);
+	assert_int_equal(q->console.max_accounts, 64);
+	assert_int_equal(q->tls.max_handshakes, 4096);
+	assert_int_equal(q->certificates.renew_days, 365);
+	assert_int_equal(q->certificates.n_names, 0);
+	check_round_trip(q);
+	policy_free(q);
+	q = must_load("console:\n  session_idle_timeout: 60\n");
+	assert_int_equal(q->console.session_idle_s, 60);
+	assert_int_equal(q->console.session_lifetime_s, 14400);
+	policy_free(q);
+
+	/* diff and flatten: one line per key, names as one leaf */
+	q = must_load("console:\n  login_failure_message: \"no\"\n"
+	    "tls:\n  min_version: \"1.3\"\n"
+	    "certificates:\n  names: [gw.example.net, \"2001:db8::1\"]\n");
+	memset(&t, 0, sizeof(t));
+	assert_int_equal(policy_diff(q, p, diff_line, &t), 15);
+	assert_non_null(strstr(t.buf, "console.session_idle_timeout: 600 -> "
+	    "86400\n"));
+	assert_non_null(strstr(t.buf, "console.login_failure_message: \"no\" "
+	    "-> \"Wrong user name or password.\\nCall \\\"OT\\\" on 42.\\n\"\n"));
+	assert_null(strstr(t.buf, "tls.min_version"));
+	assert_non_null(strstr(t.buf, "tls.max_handshakes: 64 -> 1\n"));
+	assert_non_null(strstr(t.buf, "certificates.key: ec-p256 -> "
+	    "rsa-3072\ncertificates.min_rsa_bits: 3072 -> 4096\n"
+	    "certificates.names: [\"gw.example.net\", \"2001:db8::1\"] -> "
+	    "[\"gw.example.net\", \"192.0.2.10\", \"2001:db8::10\", "
+	    "\"fe80::1\", \"localhost\"]\n"
+	    "certificates.renew_days: 30 -> 1\n"));
+	assert_false(policy_equal(p, q));
+	memset(&t, 0, sizeof(t));
+	policy_flatten(q, flat_line, &t);
+	assert_non_null(strstr(t.buf, "login_message=\"\"\n"
+	    "console.session_idle_timeout=600\n"));
+	assert_non_null(strstr(t.buf, "tls.min_version=\"1.3\"\n"
+	    "tls.max_handshakes=64\n"));
+	assert_non_null(strstr(t.buf, "certificates.names=[\"gw.example.net\", "
+	    "\"2001:db8::1\"]\ncertificates.renew_days=30\nlogging."));
+	policy_free(q);
+	policy_free(p);
+
+	/* 1.2 and 1.3, quoted or not; every key type */
+	for (i = 0; i < 4; i++) {
+		snprintf(y, sizeof(y), "tls:\n  min_version: %s\n",
+		    i == 0 ? "1.2" : i == 1 ? "\"1.2\"" : i == 2 ? "1.3" :
+		    "'1.3'");
+		p = must_load(y);
+		assert_int_equal(p->tls.min_version, i < 2 ? 0x0303 : 0x0304);
+		policy_free(p);
+		snprintf(y, sizeof(y), "certificates:\n  key: %s\n", keys[i]);
+		p = must_load(y);
+		assert_int_equal(p->certificates.key, key_vals[i]);
+		check_round_trip(p);
+		policy_free(p);
+	}
+
+	/* a mapping merges over the base key by key */
+	p = must_load("base: factory\nconsole:\n  session_lifetime: 1200\n"
+	    "certificates:\n  names: [a.example.net]\n");
+	assert_int_equal(p->console.session_idle_s, 900);	/* factory */
+	assert_int_equal(p->console.session_lifetime_s, 1200);
+	assert_int_equal(p->console.max_conns_per_source, 16);	/* factory */
+	assert_int_equal(p->certificates.min_rsa_bits, 2048);	/* factory */
+	assert_int_equal(p->certificates.n_names, 1);
+	policy_free(p);
+
+	/* 16 names, then one more */
+	big = names_yaml(POLICY_MAX_CERT_NAMES, "");
+	p = must_load(big);
+	assert_int_equal(p->certificates.n_names, POLICY_MAX_CERT_NAMES);
+	assert_string_equal(p->certificates.names[15], "n15.example.net");
+	check_round_trip(p);
+	policy_free(p);
+	free(big);
+	big = names_yaml(POLICY_MAX_CERT_NAMES + 1, "");
+	must_refuse(big, "t.yaml:19:7: certificates.names[16]: more than 16 "
+	    "names (expected at most 16)");
+	free(big);
+
+	/* a DNS name of 253 bytes (labels of 63), then 254 */
+	big = malloc(600);
+	assert_non_null(big);
+	memset(label, 'a', 63);
+	label[63] = '\0';
+	snprintf(want, sizeof(want), "%s.%s.%s.%.61s", label, label, label,
+	    label);
+	assert_int_equal(strlen(want), 253);
+	snprintf(big, 600, "certificates:\n  names: [%s]\n", want);
+	p = must_load(big);
+	assert_string_equal(p->certificates.names[0], want);
+	check_round_trip(p);
+	policy_free(p);
+	snprintf(big, 600, "certificates:\n  names: [%sb]\n", want);
+	snprintf(y, sizeof(y), "t.yaml:2:11: certificates.names[0]: "
+	    "\"%.64s...\" is not a DNS name or an IP address (expected e.g. "
+	    "gw.example.net, 192.0.2.10 or 2001:db8::10; no wildcards)", want);
+	must_refuse(big, y);
+	/* a label of 64 */
+	snprintf(big, 600, "certificates:\n  names: [%sa.example.net]\n",
+	    label);
+	assert_null(load_str(big, NULL));
+	free(big);
+
+	/* login_failure_message: 4096 bytes, then 4097 */
+	big = malloc(4200);
+	msg = malloc(4098);
+	assert_non_null(big);
+	assert_non_null(msg);
+	memset(msg, 'x', 4097);
+	msg[4096] = '\0';
+	snprintf(big, 4200, "console:\n  login_failure_message: \"%s\"\n", msg);
+	p = must_load(big);
+	assert_int_equal(strlen(p->console.login_failure_message), 4096);
+	policy_free(p);
+	msg[4096] = 'x';
+	msg[4097] = '\0';
+	snprintf(big, 4200, "console:\n  login_failure_message: \"%s\"\n", msg);
+	must_refuse(big, "t.yaml:2:26: console.login_failure_message: 4097 "
+	    "bytes is too long (expected printable text and newlines of at "
+	    "most 4096 bytes)");
+	free(msg);
+	free(big);
+}
+
+/* serve_over_http warns only when services.http is enabled. */
+static void
+test_console_warnings(void **state)
+{
+	struct policy *p;
+	size_t i, n;
+
+	(void)state;
+	p = must_load("services:\n  http:\n    enabled: true\n"
+	    "    port: 8080\nconsole:\n  serve_over_http: true\n");
+	for (i = n = 0; i < p->n_warnings; i++)
+		if (strstr(p->warnings[i], "console.") != NULL) {
+			assert_string_equal(p->warnings[i], "t.yaml:6:20: "
+			    "console.serve_over_http: the console is served in "
+			    "clear text on port 8080 (guide 3.2: use HTTPS)");
+			n++;
+		}
+	assert_int_equal(n, 1);
+	policy_free(p);
+
+	/* from the factory base: http on, its default port */
+	p = must_load("base: factory\nconsole:\n  serve_over_http: true\n");
+	for (i = n = 0; i < p->n_warnings; i++)
+		if (strstr(p->warnings[i], "console.") != NULL) {
+			assert_string_equal(p->warnings[i], "t.yaml:3:20: "
+			    "console.serve_over_http: the console is served in "
+			    "clear text on port 80 (guide 3.2: use HTTPS)");
+			n++;
+		}
+	assert_int_equal(n, 1);
+	policy_free(p);
+
+	/* http off (hardened), or serve_over_http false: nothing */
+	p = must_load("console:\n  serve_over_http: true\n");
+	for (i = 0; i < p->n_warnings; i++)
+		assert_null(strstr(p->warnings[i], "console."));
+	policy_free(p);
+	p = must_load("services:\n  http:\n    enabled: true\n"
+	    "console:\n  serve_over_http: false\n");
+	for (i = 0; i < p->n_warnings; i++)
+		assert_null(strstr(p->warnings[i], "console."));
+	policy_free(p);
+}
+
 static void
 test_to_yaml_strings(void **state)
 {
@@ -2639,6 +3184,8 @@ main(void)
 		cmocka_unit_test(test_agent_bad),
 		cmocka_unit_test(test_agent_reals),
 		cmocka_unit_test(test_agent_scale),
+		cmocka_unit_test(test_console),
+		cmocka_unit_test(test_console_warnings),
 		cmocka_unit_test(test_to_yaml_strings),
 		cmocka_unit_test(test_huge_file),
 		cmocka_unit_test(test_alias_bomb),
