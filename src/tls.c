@@ -153,6 +153,8 @@ struct tls_conn {
 	bool draining;              /* our own drain of bev's output */
 	bool shut;                  /* we sent close_notify: no more writes */
 	bool dead;                  /* refcount reached zero */
+	void (*on_free)(void *);    /* the owner's, tls_bufferevent_on_free */
+	void *on_free_arg;
 };
 
 static void tls_under_read(struct bufferevent *under, void *arg);
@@ -1095,6 +1097,8 @@ tls_conn_free(void *arg)
 	struct tls_ctx *t = c->t;
 
 	c->dead = true;
+	if (c->on_free != NULL)
+		c->on_free(c->on_free_arg);
 	if (c->kick != NULL)
 		event_free(c->kick);
 	if (c->timer != NULL)
@@ -1249,6 +1253,18 @@ tls_bufferevent_close_notify(struct bufferevent *bev)
 		evbuffer_unfreeze(out, 1);
 		(void)evbuffer_write(out, fd);
 		evbuffer_freeze(out, 1);
+	}
+}
+
+void
+tls_bufferevent_on_free(struct bufferevent *bev, void (*fn)(void *),
+    void *arg)
+{
+	struct tls_conn *c = tls_conn_of(bev);
+
+	if (c != NULL) {
+		c->on_free = fn;
+		c->on_free_arg = arg;
 	}
 }
 

@@ -168,6 +168,13 @@ struct bufferevent *tls_evhttp_bevcb(struct event_base *base, void *tls_ctx);
 void tls_bufferevent_close_notify(struct bufferevent *bev);
 
 /*
+ * Call fn(arg) when bev is finally freed (evhttp frees its bufferevents
+ * without telling anyone); a no-op on a bufferevent that is not ours.
+ */
+void tls_bufferevent_on_free(struct bufferevent *bev, void (*fn)(void *),
+    void *arg);
+
+/*
  * Counters for status, a new object:
  * {"handshakes": {"done", "failed", "aborted", "timed_out",
  *   "refused_busy", "refused_rate", "in_progress"},
