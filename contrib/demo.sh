@@ -59,6 +59,9 @@ services:
     enabled: true
     port: 5020              # demo ports: no root needed
     priority_port: 5021
+  https:
+    enabled: true
+    port: 8443
 modbus:
   serial_channels:
     - name: line1
@@ -100,6 +103,9 @@ cat <<EOF
   event log       $state/events.log
   policy          $state/sluice.yaml (the embedded default + the demo line)
   Modbus          unit 1 on a simulated RTU line ($state/line1), port 5020
+  console (API)   https://127.0.0.1:8443/api/v1/ (self-signed certificate;
+                  the first administrator: the setup token in the log, or
+                  $ctl account add --admin admin)
 
   In another terminal:
     $ctl status
@@ -112,6 +118,8 @@ cat <<EOF
     ${in_ns}mbpoll -a 1 -r 1 -c 10 -1 127.0.0.1 -p 5020
     $ctl modbus stats
     $ctl modbus capture --count 8
+    $ctl cert show
+    ${in_ns}curl -k https://127.0.0.1:8443/api/v1/login
 
 EOF
 
@@ -130,6 +138,10 @@ EOF
 	printf '\n$ sluicectl services\n%s\n\n' "$out"
 ) &
 poller=$!
+
+# Not installed: the console's data files from the source tree.
+export SLUICE_COMMON_PASSWORDS="$top/src/common-passwords.txt"
+export SLUICE_WWW_DIR="$top/www"
 
 # Ctrl-C reaches sluiced, which stops cleanly; the shell only waits for it.
 trap : INT

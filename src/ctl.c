@@ -27,7 +27,11 @@ struct ctl_conn {
 	bool busy;          /* a request is with the handler */
 	bool dead;          /* peer gone while busy: free on reply */
 	bool closing;       /* free once the last reply is written */
-	char peer[64];
+	char peer[96];
+	/* Internal (ctl_conn_internal): no socket, the reply goes here. */
+	void (*reply_fn)(void *arg, json_t *reply);
+	void *reply_arg;
+	char from[80];
 };
 
 struct ctl_server {
@@ -164,6 +168,11 @@ conn_read(struct bufferevent *bev, void *arg)
 void
 ctl_conn_reply(struct ctl_conn *c, json_t *reply)
 {
+	if (c->reply_fn != NULL) {
+		c->reply_fn(c->reply_arg, reply);
+		free(c);
+		return;
+	}
 	c->busy = false;
 	if (c->dead) {
 		json_decref(reply);
@@ -180,6 +189,28 @@ const char *
 ctl_conn_peer(const struct ctl_conn *c)
 {
 	return c->peer;
+}
+
+const char *
+ctl_conn_from(const struct ctl_conn *c)
+{
+	return c->reply_fn != NULL ? c->from : "control socket";
+}
+
+struct ctl_conn *
+ctl_conn_internal(const char *peer, const char *from,
+    void (*fn)(void *arg, json_t *reply), void *arg)
+{
+	struct ctl_conn *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return NULL;
+	snprintf(c->peer, sizeof(c->peer), "%s", peer);
+	snprintf(c->from, sizeof(c->from), "%s", from);
+	c->reply_fn = fn;
+	c->reply_arg = arg;
+	c->busy = true;
+	return c;
 }
 
 static void

@@ -39,5 +39,17 @@ void ctl_server_free(struct ctl_server *srv);
 void ctl_conn_reply(struct ctl_conn *conn, json_t *reply);
 /* "uid=N pid=N" of the peer (SO_PEERCRED), for the event log. */
 const char *ctl_conn_peer(const struct ctl_conn *conn);
+/* Where the request came from for the event log: "control socket", or an
+ * internal connection's from. */
+const char *ctl_conn_from(const struct ctl_conn *conn);
+
+/*
+ * A connection without a socket, for requests the engine makes on
+ * behalf of another front end (the HTTPS console): the handler's one
+ * ctl_conn_reply() calls fn(arg, reply) (reply stolen) and frees it.
+ * peer is who asks ("alice"), from where ("console 192.0.2.7").
+ */
+struct ctl_conn *ctl_conn_internal(const char *peer, const char *from,
+    void (*fn)(void *arg, json_t *reply), void *arg);
 
 #endif

@@ -55,6 +55,23 @@ static const struct {
 	    { "pdu", JSON_STRING }, { NULL, 0 } } },
 	[CTL_DEBUG_MONITOR_HASH] = { "debug.monitor-hash", { { NULL, 0 } } },
 	[CTL_DEBUG_MONITOR_KEYGEN] = { "debug.monitor-keygen", { { NULL, 0 } } },
+	[CTL_ACCOUNT_ADD] = { "account.add", { { "name", JSON_STRING },
+	    { "level", JSON_STRING }, { "password", JSON_STRING },
+	    { "temporary", JSON_INTEGER }, { NULL, 0 } } },
+	[CTL_ACCOUNTS] = { "account.list", { { NULL, 0 } } },
+	[CTL_ACCOUNT_REMOVE] = { "account.remove", { { "name", JSON_STRING },
+	    { NULL, 0 } } },
+	[CTL_ACCOUNT_PASSWORD] = { "account.password", { { "name", JSON_STRING },
+	    { "password", JSON_STRING }, { NULL, 0 } } },
+	[CTL_CERT_SHOW] = { "cert.show", { { NULL, 0 } } },
+	[CTL_CERT_IMPORT] = { "cert.import", { { "certificate", JSON_STRING },
+	    { "key", JSON_STRING }, { "chain", JSON_STRING }, { NULL, 0 } } },
+	[CTL_CERT_CSR] = { "cert.csr", { { "common_name", JSON_STRING },
+	    { "names", JSON_ARRAY }, { NULL, 0 } } },
+	[CTL_CERT_GENERATE] = { "cert.generate", { { NULL, 0 } } },
+	[CTL_DEBUG_CLOCK] = { "debug.clock", { { "advance", JSON_INTEGER },
+	    { NULL, 0 } } },
+	[CTL_RESTART] = { "restart", { { NULL, 0 } } },
 };
 
 const char *
@@ -126,6 +143,8 @@ type_name(json_type t)
 		return "an integer";
 	case JSON_OBJECT:
 		return "an object";
+	case JSON_ARRAY:
+		return "an array";
 	case JSON_TRUE:
 	case JSON_FALSE:
 		return "a boolean";

@@ -41,6 +41,16 @@ enum ctl_cmd {
 	CTL_TAGS,
 	CTL_DEBUG_MONITOR_HASH,  /* only with SLUICE_TEST_HOOKS=1 */
 	CTL_DEBUG_MONITOR_KEYGEN,/* likewise */
+	CTL_ACCOUNT_ADD,         /* console accounts (local: no setup token) */
+	CTL_ACCOUNTS,
+	CTL_ACCOUNT_REMOVE,
+	CTL_ACCOUNT_PASSWORD,
+	CTL_CERT_SHOW,           /* the console's certificate */
+	CTL_CERT_IMPORT,
+	CTL_CERT_CSR,
+	CTL_CERT_GENERATE,
+	CTL_DEBUG_CLOCK,         /* only with SLUICE_TEST_HOOKS=1 */
+	CTL_RESTART,             /* a new engine (connections drop) */
 	CTL_CMD_COUNT
 };
 

@@ -31,6 +31,7 @@
 #include "engine.h"
 #include "eventlog.h"
 #include "bans.h"
+#include "console.h"
 #include "fsutil.h"
 #include "fw.h"
 #include "fw_eval.h"
@@ -70,7 +71,8 @@ struct change {
 	bool from_file;            /* new came from the policy file */
 	int save_fd;               /* sealed memfd to save, or -1 (reload) */
 	char who[64];
-	char what[32];             /* "apply", "rollback", "reload", "revert" */
+	char what[96];             /* "apply", "rollback", "reload", "revert",
+				    * or the console's "console ADDR" */
 	unsigned confirm_s;        /* > 0: revert unless confirmed in time */
 };
 
@@ -117,6 +119,9 @@ struct engine {
 	time_t started;
 	bool test_hooks;
 	struct mbgw *mbgw;        /* the Modbus gateway */
+	struct console *console;  /* the HTTPS console */
+	bool restart;             /* exit with ENGINE_EXIT_RESTART */
+	struct event *restart_ev;
 	struct fw_ir *admit_ir;   /* accessible-IP verdicts at accept; NULL = stale */
 };
 
@@ -139,10 +144,19 @@ apply_modbus(const struct policy *old, const struct policy *new,
 	return mbgw_configure(the_engine->mbgw, new, err);
 }
 
+static int
+apply_console(const struct policy *old, const struct policy *new,
+    struct policy_error *err)
+{
+	(void)old;
+	return console_configure(the_engine->console, new, err);
+}
+
 /* Subsystems in dependency order; later releases add rows here. */
 static const struct apply_module modules[] = {
 	{ "eventlog", apply_eventlog },
 	{ "modbus", apply_modbus },
+	{ "console", apply_console },
 };
 #define N_MODULES (sizeof(modules) / sizeof(modules[0]))
 
@@ -1324,6 +1338,7 @@ cmd_status(struct engine *e)
 	json_object_set_new(o, "limitations", limitations(e));
 	json_object_set_new(o, "services_enabled", json_integer(enabled));
 	json_object_set_new(o, "eventlog", eventlog_stats());
+	json_object_set_new(o, "console", console_status(e->console));
 	return o;
 }
 
@@ -1662,6 +1677,19 @@ cmd_rules_test(struct engine *e, json_t *args)
 	    "explanation", text));
 }
 
+static void con_ctl_done(void *ctx, json_t *reply);
+
+static void
+restart_now(evutil_socket_t fd, short what, void *arg)
+{
+	struct engine *e = arg;
+
+	(void)fd;
+	(void)what;
+	e->restart = true;
+	event_base_loopexit(e->base, NULL);
+}
+
 static void
 ctl_handler(struct ctl_conn *conn, const struct ctl_request *req, void *arg)
 {
@@ -1683,7 +1711,7 @@ ctl_handler(struct ctl_conn *conn, const struct ctl_request *req, void *arg)
 		ctl_conn_reply(conn, cmd_log(e, args));
 		return;
 	case CTL_LOG_CLEAR:
-		if (eventlog_clear(ctl_conn_peer(conn), "control socket") < 0)
+		if (eventlog_clear(ctl_conn_peer(conn), ctl_conn_from(conn)) < 0)
 			ctl_conn_reply(conn, ctl_reply_error(CTL_EXIT_FAILED,
 			    "clearing the event log: %s", strerror(errno)));
 		else
@@ -1721,7 +1749,9 @@ ctl_handler(struct ctl_conn *conn, const struct ctl_request *req, void *arg)
 				    "confirm_within must be 1..86400 seconds"));
 				return;
 			}
-			engine_change(e, conn, "apply", name,
+			engine_change(e, conn, strcmp(ctl_conn_from(conn),
+			    "control socket") == 0 ? "apply" :
+			    ctl_conn_from(conn), name,
 			    json_string_value(content),
 			    json_string_length(content), basedir, (unsigned)cw,
 			    json_integer_value(json_object_get(args, "force")) ?
@@ -1758,7 +1788,7 @@ ctl_handler(struct ctl_conn *conn, const struct ctl_request *req, void *arg)
 		e->confirm_by = 0;
 		eventlog_emit(EVENTLOG_CONFIGURATION, EVENTLOG_NOTICE,
 		    EVENTLOG_CONFIG_CHANGED, "who", ctl_conn_peer(conn),
-		    "from", "control socket", "keys", "change confirmed", NULL);
+		    "from", ctl_conn_from(conn), "keys", "change confirmed", NULL);
 		ctl_conn_reply(conn, ctl_reply_ok(NULL));
 		return;
 	case CTL_POLICY_ROLLBACK:
@@ -1819,10 +1849,283 @@ ctl_handler(struct ctl_conn *conn, const struct ctl_request *req, void *arg)
 		else
 			cmd_monitor_keygen(e, conn);
 		return;
+	case CTL_ACCOUNT_ADD:
+	case CTL_ACCOUNTS:
+	case CTL_ACCOUNT_REMOVE:
+	case CTL_ACCOUNT_PASSWORD:
+	case CTL_CERT_SHOW:
+	case CTL_CERT_IMPORT:
+	case CTL_CERT_CSR:
+	case CTL_CERT_GENERATE:
+		console_ctl(e->console, req->cmd, args, ctl_conn_peer(conn),
+		    con_ctl_done, conn);
+		return;
+	case CTL_RESTART:
+		if (e->restart_ev == NULL)
+			e->restart_ev = evtimer_new(e->base, restart_now, e);
+		if (e->restart_ev == NULL) {
+			ctl_conn_reply(conn, ctl_reply_error(CTL_EXIT_FAILED,
+			    "out of memory"));
+			return;
+		}
+		log_info("restart requested by %s (%s)", ctl_conn_peer(conn),
+		    ctl_conn_from(conn));
+		eventlog_emit(EVENTLOG_SYSTEM, EVENTLOG_NOTICE,
+		    EVENTLOG_SHUTDOWN, "reason", "restart requested", "who",
+		    ctl_conn_peer(conn), "from", ctl_conn_from(conn), NULL);
+		{
+			/* After the answer has left. */
+			struct timeval tv = { 0, 300000 };
+
+			event_add(e->restart_ev, &tv);
+		}
+		ctl_conn_reply(conn, ctl_reply_ok(json_pack("{s:s}", "message",
+		    "the engine restarts in a moment")));
+		return;
+	case CTL_DEBUG_CLOCK:
+		if (!e->test_hooks) {
+			ctl_conn_reply(conn, ctl_reply_error(CTL_EXIT_USAGE,
+			    "debug commands are off (SLUICE_TEST_HOOKS=1)"));
+			return;
+		}
+		console_clock_advance(e->console, (long)json_integer_value(
+		    json_object_get(args, "advance")));
+		ctl_conn_reply(conn, ctl_reply_ok(NULL));
+		return;
 	case CTL_CMD_COUNT:
 		break;
 	}
 	ctl_conn_reply(conn, ctl_reply_error(CTL_EXIT_USAGE, "unknown command"));
+}
+
+
+/* --- the console's requests ------------------------------------------- */
+
+static void
+con_fd_done(struct engine *e, int status, const void *body, int fd, void *arg)
+{
+	const struct priv_reply *r = body;
+
+	console_fd_ready(e->console, (uint32_t)(uintptr_t)arg,
+	    status == 0 ? fd : -1, status, r != NULL ? r->message :
+	    strerror(status));
+	if (status != 0 && fd >= 0)
+		close(fd);
+}
+
+static int
+con_open_listen(void *arg, int family, uint16_t port, uint32_t token)
+{
+	struct priv_open_listen req = {
+		.family = (uint8_t)family, .transport = REGISTRY_TCP,
+		.port = port,
+	};
+
+	return priv_request(arg, PRIV_OPEN_LISTEN, &req, sizeof(req), -1,
+	    PRIV_REPLY, con_fd_done, (void *)(uintptr_t)token);
+}
+
+struct con_job {
+	void (*hash_done)(void *, int, const char *);
+	void (*status_done)(void *, int, const char *);
+	void (*pem_done)(void *, int, char *, size_t);
+	void *ctx;
+};
+
+static struct con_job *
+con_job(void *ctx)
+{
+	struct con_job *j = calloc(1, sizeof(*j));
+
+	if (j != NULL)
+		j->ctx = ctx;
+	return j;
+}
+
+static void
+con_hash_done(struct engine *e, int status, const void *body, int fd,
+    void *arg)
+{
+	struct con_job *j = arg;
+	const struct priv_reply_hash *r = body;
+
+	(void)e;
+	if (fd >= 0)
+		close(fd);
+	j->hash_done(j->ctx, status, status == 0 && r != NULL &&
+	    memchr(r->hash, '\0', sizeof(r->hash)) != NULL ? r->hash : NULL);
+	free(j);
+}
+
+static int
+con_hash(void *arg, const char *password, size_t len,
+    console_hash_fn done, void *ctx)
+{
+	struct priv_hash h;
+	struct con_job *j;
+	int rc;
+
+	if (len > sizeof(h.password) || (j = con_job(ctx)) == NULL) {
+		errno = len > sizeof(h.password) ? EINVAL : ENOMEM;
+		return -1;
+	}
+	j->hash_done = done;
+	memset(&h, 0, sizeof(h));
+	h.opslimit = crypto_pwhash_OPSLIMIT_INTERACTIVE;
+	h.memlimit = crypto_pwhash_MEMLIMIT_INTERACTIVE;
+	h.password_len = (uint32_t)len;
+	memcpy(h.password, password, len);
+	rc = priv_request(arg, PRIV_HASH_PASSWORD, &h, sizeof(h), -1,
+	    PRIV_REPLY_HASH, con_hash_done, j);
+	sodium_memzero(&h, sizeof(h));
+	if (rc < 0)
+		free(j);
+	return rc;
+}
+
+static void
+con_status_done(struct engine *e, int status, const void *body, int fd,
+    void *arg)
+{
+	struct con_job *j = arg;
+	const struct priv_reply *r = body;
+
+	(void)e;
+	if (fd >= 0)
+		close(fd);
+	j->status_done(j->ctx, status, r != NULL ? r->message : "");
+	free(j);
+}
+
+static int
+con_verify(void *arg, const char *hash, const char *password, size_t len,
+    console_status_fn done, void *ctx)
+{
+	struct priv_verify v;
+	struct con_job *j;
+	int rc;
+
+	if (len > sizeof(v.password) || strlen(hash) >= sizeof(v.hash) ||
+	    (j = con_job(ctx)) == NULL) {
+		errno = EINVAL;
+		return -1;
+	}
+	j->status_done = done;
+	memset(&v, 0, sizeof(v));
+	memcpy(v.hash, hash, strlen(hash));
+	v.password_len = (uint32_t)len;
+	memcpy(v.password, password, len);
+	rc = priv_request(arg, PRIV_VERIFY_PASSWORD, &v, sizeof(v), -1,
+	    PRIV_REPLY, con_status_done, j);
+	sodium_memzero(&v, sizeof(v));
+	if (rc < 0)
+		free(j);
+	return rc;
+}
+
+static void
+con_keygen_done(struct engine *e, int status, const void *body, int fd,
+    void *arg)
+{
+	struct con_job *j = arg;
+	char *pem = NULL;
+	size_t len = 0;
+
+	(void)e;
+	(void)body;
+	if (status == 0 && (fd < 0 || lseek(fd, 0, SEEK_SET) < 0 ||
+	    fsutil_read_fd(fd, 65536, &pem, &len) < 0))
+		status = EIO;
+	if (fd >= 0)
+		close(fd);
+	j->pem_done(j->ctx, status, status == 0 ? pem : NULL, len);
+	if (status != 0 && pem != NULL)
+		keygen_free_pem(pem, len);
+	free(j);
+}
+
+static int
+con_keygen(void *arg, int type, unsigned bits, console_pem_fn done,
+    void *ctx)
+{
+	struct priv_keygen k = { (uint32_t)type, bits };
+	struct con_job *j = con_job(ctx);
+	int rc;
+
+	if (j == NULL)
+		return -1;
+	j->pem_done = done;
+	rc = priv_request(arg, PRIV_GENERATE_KEY, &k, sizeof(k), -1,
+	    PRIV_REPLY, con_keygen_done, j);
+	if (rc < 0)
+		free(j);
+	return rc;
+}
+
+struct con_cmd {
+	console_reply_fn done;
+	void *ctx;
+};
+
+static void
+con_cmd_done(void *arg, json_t *reply)
+{
+	struct con_cmd *cc = arg;
+
+	cc->done(cc->ctx, reply);
+	free(cc);
+}
+
+static void
+con_command(void *arg, enum ctl_cmd cmd, json_t *args, const char *who,
+    const char *from, const char *peer_ssh, console_reply_fn done, void *ctx)
+{
+	struct engine *e = arg;
+	struct con_cmd *cc = calloc(1, sizeof(*cc));
+	struct ctl_conn *conn;
+	struct ctl_request req;
+
+	if (cc == NULL) {
+		done(ctx, ctl_reply_error(CTL_EXIT_FAILED, "out of memory"));
+		return;
+	}
+	cc->done = done;
+	cc->ctx = ctx;
+	if ((conn = ctl_conn_internal(who, from, con_cmd_done, cc)) == NULL) {
+		free(cc);
+		done(ctx, ctl_reply_error(CTL_EXIT_FAILED, "out of memory"));
+		return;
+	}
+	req.cmd = cmd;
+	req.args = json_deep_copy(args);
+	if (req.args == NULL)
+		req.args = json_object();
+	if (peer_ssh != NULL && (cmd == CTL_POLICY_APPLY ||
+	    cmd == CTL_POLICY_ROLLBACK))
+		json_object_set_new(req.args, "ssh_connection",
+		    json_string(peer_ssh));
+	json_object_del(req.args, "force");
+	ctl_handler(conn, &req, e);
+	json_decref(req.args);
+}
+
+static void
+con_ban(void *arg, const char *addr, uint32_t seconds, const char *reason)
+{
+	struct engine *e = arg;
+	char err[256];
+
+	if (engine_ban(e, addr, seconds, reason, "console", err,
+	    sizeof(err)) < 0)
+		log_warn("console: not banning %s: %s", addr, err);
+	else
+		fw_refresh(e, NULL);
+}
+
+static void
+con_ctl_done(void *ctx, json_t *reply)
+{
+	ctl_conn_reply(ctx, reply);
 }
 
 /* --- start and stop --------------------------------------------------- */
@@ -1974,8 +2277,13 @@ engine_run(const struct engine_info *info)
 	e->mbgw = mbgw_new(e->base, &(struct mbgw_ops){
 	    .open_listen = gw_open_listen, .open_device = gw_open_device,
 	    .admit = gw_admit, .arg = e });
+	e->console = console_new(e->base, info->state_dir,
+	    &(struct console_ops){ .open_listen = con_open_listen,
+	    .hash = con_hash, .verify = con_verify, .keygen = con_keygen,
+	    .command = con_command, .admit = gw_admit, .ban = con_ban,
+	    .arg = e });
 	e->bans = bans_new(info->state_dir);
-	if (e->bans == NULL || e->mbgw == NULL) {
+	if (e->bans == NULL || e->mbgw == NULL || e->console == NULL) {
 		log_error("out of memory");
 		goto out;
 	}
@@ -2010,10 +2318,13 @@ engine_run(const struct engine_info *info)
 	}
 	log_info("control socket %s", sock);
 	event_base_dispatch(e->base);
-	eventlog_emit(EVENTLOG_SYSTEM, EVENTLOG_NOTICE, EVENTLOG_SHUTDOWN, NULL);
-	rc = 0;
+	if (!e->restart)
+		eventlog_emit(EVENTLOG_SYSTEM, EVENTLOG_NOTICE,
+		    EVENTLOG_SHUTDOWN, NULL);
+	rc = e->restart ? ENGINE_EXIT_RESTART : 0;
 out:
 	ctl_server_free(e->ctl);
+	console_free(e->console);
 	mbgw_free(e->mbgw);
 	fw_ir_free(e->admit_ir);
 	if (e->change != NULL) {
@@ -2029,6 +2340,8 @@ out:
 	bans_free(e->bans);
 	if (e->confirm_ev != NULL)
 		event_free(e->confirm_ev);
+	if (e->restart_ev != NULL)
+		event_free(e->restart_ev);
 	if (e->fw_poll_ev != NULL)
 		event_free(e->fw_poll_ev);
 	counters_reset(e);

@@ -759,6 +759,12 @@ engine_gone(struct monitor *m, int status)
 		m->stopping = true;
 		return 0;
 	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == ENGINE_EXIT_RESTART &&
+	    m->engine_ready) {
+		log_info("engine restart requested: starting a new one");
+		(void)notify_send("STATUS=engine restarting on request");
+		return 1;
+	}
 	if (!m->engine_ready) {
 		/* Failed during start: a restart would fail the same way. */
 		log_error("engine %s before it was ready", why);

@@ -35,6 +35,10 @@ struct engine_info {
 	int last_status;           /* wait status of the last one that died */
 };
 
+/* The engine exits with this to be started again at once (a restart
+ * asked for from the console or sluicectl, not a crash). */
+#define ENGINE_EXIT_RESTART 75
+
 /* Runs until stopped; returns the process exit status. */
 int monitor_run(const struct monitor_config *cfg);
 

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -56,7 +57,11 @@ usage(int status)
 	    "  modbus capture [--channel C] [--count N] [--pcap FILE | --json]\n"
 	    "  modbus rules test [--from IP] [--port P] --unit U --fc F [--addr A]\n"
 	    "                    [--count N] [--value V] [--json]\n"
-	    "  reload\n");
+	    "  account add [--admin] [--temporary] NAME   (password on stdin or prompted)\n"
+	    "  account list [--json] | remove NAME | passwd NAME\n"
+	    "  cert show [--json] | generate | csr [--cn NAME] [--name N]...\n"
+	    "  cert import CERT.pem [KEY.pem [CHAIN.pem]]\n"
+	    "  reload | restart\n");
 	exit(status);
 }
 
@@ -255,6 +260,33 @@ cmd_status(int json)
 
 		printf("event log:   %s\n", s ? s : "");
 		free(s);
+	}
+	v = json_object_get(r, "console");
+	if (v != NULL) {
+		json_t *l, *cert = json_object_get(v, "certificate");
+		size_t k;
+
+		printf("console:     ");
+		if (json_array_size(json_object_get(v, "listening")) == 0)
+			printf("not listening");
+		json_array_foreach(json_object_get(v, "listening"), k, l)
+			printf("%s%s %lld/%s", k > 0 ? ", " : "", str(l,
+			    "service"), (long long)json_integer_value(
+			    json_object_get(l, "port")), str(l, "family"));
+		printf("; %lld accounts%s, %lld sessions\n",
+		    (long long)json_integer_value(json_object_get(v,
+		    "accounts")), json_is_true(json_object_get(v,
+		    "setup_needed")) ? " (setup needed: see the log for "
+		    "the token, or `sluicectl account add --admin NAME`)" :
+		    "", (long long)json_integer_value(json_object_get(v,
+		    "sessions")));
+		if (json_is_object(cert))
+			printf("certificate: %s, %s, until %s (%lld days)%s\n",
+			    str(cert, "subject"), str(json_object_get(cert,
+			    "key"), "name"), str(cert, "not_after"),
+			    (long long)json_integer_value(json_object_get(cert,
+			    "days_left")), json_is_true(json_object_get(cert,
+			    "self_signed")) ? ", self-signed" : "");
 	}
 	json_decref(r);
 	return 0;
@@ -907,6 +939,200 @@ file_args(const char *path)
 	return args;
 }
 
+/* A password from the terminal (twice, without echo) or one stdin line. */
+static char *
+read_password(void)
+{
+	static char buf[2][1024];
+	struct termios t, quiet;
+	bool tty = isatty(0);
+	int n;
+
+	for (n = 0; n < (tty ? 2 : 1); n++) {
+		size_t len;
+
+		if (tty) {
+			fputs(n == 0 ? "Password: " : "Again: ", stderr);
+			if (tcgetattr(0, &t) == 0) {
+				quiet = t;
+				quiet.c_lflag &= ~(tcflag_t)ECHO;
+				(void)tcsetattr(0, TCSAFLUSH, &quiet);
+			}
+		}
+		if (fgets(buf[n], sizeof(buf[n]), stdin) == NULL)
+			buf[n][0] = '\0';
+		if (tty) {
+			(void)tcsetattr(0, TCSAFLUSH, &t);
+			fputc('\n', stderr);
+		}
+		len = strcspn(buf[n], "\r\n");
+		buf[n][len] = '\0';
+	}
+	if (buf[0][0] == '\0')
+		die(CTL_EXIT_USAGE, "no password given");
+	if (tty && strcmp(buf[0], buf[1]) != 0)
+		die(CTL_EXIT_USAGE, "the passwords differ");
+	return buf[0];
+}
+
+static int
+cmd_account(int argc, char **argv)
+{
+	json_t *r, *v;
+	size_t i;
+
+	if (argc >= 3 && strcmp(argv[1], "add") == 0) {
+		const char *name = NULL, *level = "user";
+		int temporary = 0, k;
+
+		for (k = 2; k < argc; k++)
+			if (strcmp(argv[k], "--admin") == 0)
+				level = "admin";
+			else if (strcmp(argv[k], "--temporary") == 0)
+				temporary = 1;
+			else if (name == NULL && argv[k][0] != '-')
+				name = argv[k];
+			else
+				usage(CTL_EXIT_USAGE);
+		if (name == NULL)
+			usage(CTL_EXIT_USAGE);
+		r = call("account.add", json_pack("{s:s,s:s,s:s,s:i}", "name",
+		    name, "level", level, "password", read_password(),
+		    "temporary", temporary));
+		printf("account %s (%s) added%s\n", name, level, temporary ?
+		    "; the password must be changed at the first sign-in" : "");
+		json_decref(r);
+		return 0;
+	}
+	if (argc >= 2 && argc <= 3 && strcmp(argv[1], "list") == 0) {
+		r = call("account.list", NULL);
+		if (argc == 3 && strcmp(argv[2], "--json") == 0)
+			print_json(r);
+		else if (argc == 3)
+			usage(CTL_EXIT_USAGE);
+		else {
+			if (json_array_size(r) == 0)
+				puts("no accounts yet");
+			json_array_foreach(r, i, v)
+				printf("%-32s %-6s%s%s\n", str(v, "name"),
+				    str(v, "level"), json_is_true(
+				    json_object_get(v, "locked")) ? " locked" :
+				    "", json_is_true(json_object_get(v,
+				    "must_change")) ? " must-change" : "");
+		}
+		json_decref(r);
+		return 0;
+	}
+	if (argc == 3 && strcmp(argv[1], "remove") == 0) {
+		json_decref(call("account.remove", json_pack("{s:s}", "name",
+		    argv[2])));
+		printf("account %s removed\n", argv[2]);
+		return 0;
+	}
+	if (argc == 3 && strcmp(argv[1], "passwd") == 0) {
+		json_decref(call("account.password", json_pack("{s:s,s:s}",
+		    "name", argv[2], "password", read_password())));
+		printf("password of %s set; it must be changed at the next "
+		    "sign-in\n", argv[2]);
+		return 0;
+	}
+	usage(CTL_EXIT_USAGE);
+}
+
+static char *
+pem_file(const char *path)
+{
+	char *text;
+	size_t len;
+
+	if (fsutil_read_file(path, 256 * 1024, &text, &len) < 0)
+		die(CTL_EXIT_FAILED, "%s: %s", path, strerror(errno));
+	if (strlen(text) != len)
+		die(CTL_EXIT_USAGE, "%s: not a PEM text file", path);
+	return text;
+}
+
+static int
+cmd_cert(int argc, char **argv)
+{
+	json_t *r;
+	int k;
+
+	if (argc >= 2 && argc <= 3 && strcmp(argv[1], "show") == 0) {
+		json_t *san;
+
+		r = call("cert.show", NULL);
+		if (argc == 3 && strcmp(argv[2], "--json") == 0) {
+			print_json(r);
+			json_decref(r);
+			return 0;
+		}
+		if (argc == 3)
+			usage(CTL_EXIT_USAGE);
+		san = json_object_get(r, "san");
+		printf("subject      %s\nissuer       %s\nkey          %s\n"
+		    "valid        %s .. %s (%lld days left)\n"
+		    "fingerprint  %s\nself-signed  %s\n", str(r, "subject"),
+		    str(r, "issuer"), str(json_object_get(r, "key"), "name"),
+		    str(r, "not_before"), str(r, "not_after"),
+		    (long long)json_integer_value(json_object_get(r,
+		    "days_left")), str(r, "fingerprint_sha256"),
+		    json_is_true(json_object_get(r, "self_signed")) ? "yes" :
+		    "no");
+		if (san != NULL) {
+			char *t = json_dumps(san, JSON_COMPACT);
+
+			printf("names        %s\n", t != NULL ? t : "");
+			free(t);
+		}
+		json_decref(r);
+		return 0;
+	}
+	if (argc == 2 && strcmp(argv[1], "generate") == 0) {
+		r = call("cert.generate", NULL);
+		printf("new self-signed certificate: %s (%s)\n", str(r,
+		    "subject"), str(json_object_get(r, "key"), "name"));
+		json_decref(r);
+		return 0;
+	}
+	if (argc >= 2 && strcmp(argv[1], "csr") == 0) {
+		json_t *args = json_object(), *names = json_array();
+
+		for (k = 2; k < argc; k++)
+			if (strcmp(argv[k], "--cn") == 0 && k + 1 < argc)
+				json_object_set_new(args, "common_name",
+				    json_string(argv[++k]));
+			else if (strcmp(argv[k], "--name") == 0 && k + 1 < argc)
+				json_array_append_new(names,
+				    json_string(argv[++k]));
+			else
+				usage(CTL_EXIT_USAGE);
+		json_object_set_new(args, "names", names);
+		r = call("cert.csr", args);
+		fputs(str(r, "csr"), stdout);
+		json_decref(r);
+		return 0;
+	}
+	if (argc >= 3 && argc <= 5 && strcmp(argv[1], "import") == 0) {
+		json_t *args = json_object();
+
+		json_object_set_new(args, "certificate",
+		    json_string(pem_file(argv[2])));
+		if (argc >= 4)
+			json_object_set_new(args, "key",
+			    json_string(pem_file(argv[3])));
+		if (argc == 5)
+			json_object_set_new(args, "chain",
+			    json_string(pem_file(argv[4])));
+		r = call("cert.import", args);
+		printf("certificate imported: %s, valid until %s\n",
+		    str(r, "subject"), str(r, "not_after"));
+		json_decref(r);
+		return 0;
+	}
+	usage(CTL_EXIT_USAGE);
+}
+
 static int
 cmd_policy(int argc, char **argv)
 {
@@ -1242,6 +1468,24 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "modbus") == 0 && argc >= 3 &&
 	    strcmp(argv[1], "rules") == 0 && strcmp(argv[2], "test") == 0)
 		return cmd_rules_test(argc, argv);
+	if (strcmp(cmd, "account") == 0)
+		return cmd_account(argc, argv);
+	if (strcmp(cmd, "cert") == 0)
+		return cmd_cert(argc, argv);
+	if (strcmp(cmd, "debug") == 0 && argc == 3 &&
+	    strcmp(argv[1], "clock") == 0) {
+		/* Tests: move the console's clock (SLUICE_TEST_HOOKS=1). */
+		json_decref(call("debug.clock", json_pack("{s:I}", "advance",
+		    (json_int_t)strtoll(argv[2], NULL, 10))));
+		return 0;
+	}
+	if (strcmp(cmd, "restart") == 0 && argc == 1) {
+		json_t *r = call("restart", NULL);
+
+		puts(str(r, "message"));
+		json_decref(r);
+		return 0;
+	}
 	if (strcmp(cmd, "reload") == 0) {
 		json_t *r = call("reload", NULL);
 
