@@ -1937,6 +1937,15 @@ accounts_dirty(const struct accounts *a)
 	return a->dirty;
 }
 
+unsigned
+accounts_take_dirty(struct accounts *a)
+{
+	unsigned d = a->dirty;
+
+	a->dirty = 0;
+	return d;
+}
+
 int
 accounts_save(struct accounts *a, const char *path)
 {

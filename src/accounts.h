@@ -426,6 +426,9 @@ struct accounts *accounts_load(const char *path,
 #define ACCOUNTS_DIRTY_ACCOUNTS 0x1u    /* accounts or passwords: fsync */
 #define ACCOUNTS_DIRTY_STATE    0x2u    /* failure counters, last login only */
 unsigned accounts_dirty(const struct accounts *a);
+/* The dirty bits, cleared: for a caller that writes accounts_serialize()
+ * itself (through the monitor). */
+unsigned accounts_take_dirty(struct accounts *a);
 /*
  * Write the store to path atomically (mode 0600): fsutil_write_atomic()
  * (fsync) when accounts changed, fsutil_replace() when only counters did

@@ -659,14 +659,85 @@ token_find(struct console *c, const char *text)
 	return NULL;
 }
 
+/* ---- state files ---------------------------------------------------- */
+
+struct state_write {
+	struct console *c;
+	char name[32];
+	bool *busy, *again;
+};
+
+static void state_written(void *ctx, int status, const char *msg);
+
+/* Write buf (copied by the callee before returning) as name. */
+static int
+state_write(struct console *c, const char *name, const void *buf, size_t len,
+    bool *busy, bool *again)
+{
+	char path[PATH_MAX];
+	struct state_write *w;
+
+	if (c->ops->write_state == NULL) {
+		snprintf(path, sizeof(path), "%s/%s", c->state_dir, name);
+		return fsutil_write_atomic(path, buf, len, 0600, (uid_t)-1,
+		    (gid_t)-1);
+	}
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return -1;
+	w->c = c;
+	snprintf(w->name, sizeof(w->name), "%s", name);
+	w->busy = busy;
+	w->again = again;
+	if (c->ops->write_state(c->ops->arg, name, buf, len, state_written,
+	    w) < 0) {
+		free(w);
+		return -1;
+	}
+	c->writes++;
+	if (busy != NULL)
+		*busy = true;
+	return 0;
+}
+
+static void
+state_written(void *ctx, int status, const char *msg)
+{
+	struct state_write *w = ctx;
+	struct console *c = w->c;
+
+	c->writes--;
+	if (status != 0) {
+		log_error("console: saving %s: %s", w->name, msg);
+		eventlog_emit(EVENTLOG_SYSTEM, EVENTLOG_ERR,
+		    EVENTLOG_STORAGE_FAILURE, "file", w->name, "error", msg,
+		    NULL);
+	}
+	if (w->busy != NULL)
+		*w->busy = false;
+	/* Changed while it was being written: write the newest now. */
+	if (w->again != NULL && *w->again) {
+		*w->again = false;
+		if (strcmp(w->name, ACCOUNTS_FILE) == 0)
+			console_accounts_save(c);
+		else
+			console_tokens_save(c);
+	}
+	free(w);
+}
+
 int
 console_tokens_save(struct console *c)
 {
-	json_t *arr = json_array(), *doc;
-	char path[PATH_MAX], hex[65], *text;
+	json_t *arr, *doc;
+	char hex[65], *text;
 	size_t i;
 	int rc;
 
+	if (c->tokens_writing) {
+		c->tokens_again = true;
+		return 0;
+	}
+	arr = json_array();
 	for (i = 0; i < c->n_tokens; i++) {
 		struct console_token *t = &c->tokens[i];
 
@@ -684,10 +755,8 @@ console_tokens_save(struct console *c)
 		errno = ENOMEM;
 		return -1;
 	}
-	snprintf(path, sizeof(path), "%s/%s", c->state_dir,
-	    CONSOLE_TOKENS_FILE);
-	rc = fsutil_write_atomic(path, text, strlen(text), 0600, (uid_t)-1,
-	    (gid_t)-1);
+	rc = state_write(c, CONSOLE_TOKENS_FILE, text, strlen(text),
+	    &c->tokens_writing, &c->tokens_again);
 	free(text);
 	return rc;
 }
@@ -758,22 +827,39 @@ tokens_load(struct console *c, char *err, size_t errlen)
 
 /* ---- accounts ------------------------------------------------------- */
 
+/* Write the store when it changed: one write at a time, the newest
+ * state after it (lockout counters change on every failed login). */
 int
 console_accounts_save(struct console *c)
 {
-	char path[PATH_MAX];
+	char *text;
+	size_t len;
+	int rc;
 
-	if (accounts_dirty(c->accounts) == 0)
+	if (c->accounts == NULL || accounts_dirty(c->accounts) == 0)
 		return 0;
-	snprintf(path, sizeof(path), "%s/%s", c->state_dir, ACCOUNTS_FILE);
-	if (accounts_save(c->accounts, path) < 0) {
-		log_error("console: saving %s: %s", path, strerror(errno));
-		eventlog_emit(EVENTLOG_SYSTEM, EVENTLOG_ERR,
-		    EVENTLOG_STORAGE_FAILURE, "file", path, "error",
-		    strerror(errno), NULL);
-		return -1;
+	if (c->accounts_writing) {
+		c->accounts_again = true;
+		return 0;
 	}
-	return 0;
+	(void)accounts_take_dirty(c->accounts);
+	if ((text = accounts_serialize(c->accounts, &len)) == NULL) {
+		errno = ENOMEM;
+		rc = -1;
+	} else {
+		rc = state_write(c, ACCOUNTS_FILE, text, len,
+		    &c->accounts_writing, &c->accounts_again);
+		sodium_memzero(text, len);
+		free(text);
+	}
+	if (rc < 0) {
+		log_error("console: saving %s: %s", ACCOUNTS_FILE,
+		    strerror(errno));
+		eventlog_emit(EVENTLOG_SYSTEM, EVENTLOG_ERR,
+		    EVENTLOG_STORAGE_FAILURE, "file", ACCOUNTS_FILE, "error",
+		    strerror(errno), NULL);
+	}
+	return rc;
 }
 
 void
@@ -889,7 +975,7 @@ console_cert_install(struct console *c, const char *cert, size_t clen,
 {
 	struct tls_config tc;
 	struct certs_info *info;
-	char path[PATH_MAX], *ncert, *nkey;
+	char *ncert, *nkey;
 
 	if ((info = certs_inspect(cert, clen, err, errlen)) == NULL)
 		return -1;
@@ -917,15 +1003,12 @@ console_cert_install(struct console *c, const char *cert, size_t clen,
 	ncert[clen] = '\0';
 	memcpy(nkey, key, klen);
 	nkey[klen] = '\0';
-	snprintf(path, sizeof(path), "%s/%s", c->state_dir, CONSOLE_KEY_FILE);
-	if (fsutil_write_atomic(path, key, klen, 0600, (uid_t)-1,
-	    (gid_t)-1) < 0)
-		log_error("console: saving %s: %s (the certificate is served "
-		    "until the next start)", path, strerror(errno));
-	snprintf(path, sizeof(path), "%s/%s", c->state_dir, CONSOLE_CERT_FILE);
-	if (fsutil_write_atomic(path, cert, clen, 0644, (uid_t)-1,
-	    (gid_t)-1) < 0)
-		log_error("console: saving %s: %s", path, strerror(errno));
+	/* The key first: a crash between the two leaves a certificate that
+	 * does not match, which the next start replaces. */
+	if (state_write(c, CONSOLE_KEY_FILE, key, klen, NULL, NULL) < 0 ||
+	    state_write(c, CONSOLE_CERT_FILE, cert, clen, NULL, NULL) < 0)
+		log_error("console: saving the certificate: %s (it is served "
+		    "until the next start)", strerror(errno));
 	cert_free(c);
 	c->cert_pem = ncert;
 	c->cert_len = clen;
@@ -1468,7 +1551,7 @@ handle_request(struct evhttp_request *req, void *arg)
 		return;
 	}
 
-	if (strncmp(r->path, "/api/", 5) != 0) {
+	if (strncmp(r->path, "/api/v1/", 8) != 0) {
 		if (method != EVHTTP_REQ_GET && method != EVHTTP_REQ_HEAD) {
 			console_error(r, 405, "method not allowed");
 			return;

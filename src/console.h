@@ -5,9 +5,10 @@
  * web console and automation share (guide 3.2 and 3.3).
  *
  * The console lives on the engine's loop and never blocks it: password
- * hashing and key generation go to the monitor through struct
- * console_ops; every policy change goes through the engine's
- * all-or-nothing apply (ops->command), so the console holds no setting
+ * hashing, key generation and the (synced) writes of its state files go
+ * to the monitor through struct console_ops; every policy change goes
+ * through the engine's all-or-nothing apply (ops->command), so the
+ * console holds no setting
  * of its own beyond its state files (accounts.json, tokens.json and the
  * certificate in the state directory).
  */
@@ -59,6 +60,12 @@ struct console_ops {
 	 * must wipe it (keygen_free_pem). type/bits as keygen.h. */
 	int (*keygen)(void *arg, int type, unsigned bits, console_pem_fn done,
 	    void *ctx);
+	/* Write name (accounts.json, tokens.json, console-cert.pem,
+	 * console-key.pem) in the state directory: atomically, synced,
+	 * mode 0600, by the monitor.  NULL: written here, synchronously
+	 * (tests without a monitor). */
+	int (*write_state)(void *arg, const char *name, const void *buf,
+	    size_t len, console_status_fn done, void *ctx);
 	/* Run a control command as `who` from `from` ("console 192.0.2.7"),
 	 * the same code sluicectl reaches; reply is a ctl reply object
 	 * (ctl_reply_ok/ctl_reply_error shape), stolen by done.  args is

@@ -165,6 +165,9 @@ struct console {
 	struct event *cert_timer;       /* daily expiry check */
 
 	unsigned hashing;               /* Argon2id jobs at the monitor */
+	unsigned writes;                /* state files at the monitor */
+	bool accounts_writing, accounts_again;
+	bool tokens_writing, tokens_again;
 	long clock_offset;              /* test hooks */
 	uint64_t n_requests, n_refused;
 };

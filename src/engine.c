@@ -2062,6 +2062,35 @@ con_keygen(void *arg, int type, unsigned bits, console_pem_fn done,
 	return rc;
 }
 
+static int
+con_write_state(void *arg, const char *name, const void *buf, size_t len,
+    console_status_fn done, void *ctx)
+{
+	struct priv_write_state w;
+	struct con_job *j;
+	int fd, rc;
+
+	memset(&w, 0, sizeof(w));
+	if (strlen(name) >= sizeof(w.name) || len > PRIV_STATE_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	memcpy(w.name, name, strlen(name));
+	if ((fd = memfd_with("sluice-state", buf, len)) < 0)
+		return -1;
+	if ((j = con_job(ctx)) == NULL) {
+		close(fd);
+		return -1;
+	}
+	j->status_done = done;
+	rc = priv_request(arg, PRIV_WRITE_STATE, &w, sizeof(w), fd,
+	    PRIV_REPLY, con_status_done, j);
+	close(fd);
+	if (rc < 0)
+		free(j);
+	return rc;
+}
+
 struct con_cmd {
 	console_reply_fn done;
 	void *ctx;
@@ -2280,6 +2309,7 @@ engine_run(const struct engine_info *info)
 	e->console = console_new(e->base, info->state_dir,
 	    &(struct console_ops){ .open_listen = con_open_listen,
 	    .hash = con_hash, .verify = con_verify, .keygen = con_keygen,
+	    .write_state = con_write_state,
 	    .command = con_command, .admit = gw_admit, .ban = con_ban,
 	    .arg = e });
 	e->bans = bans_new(info->state_dir);

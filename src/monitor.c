@@ -404,6 +404,50 @@ out:
 	free(buf);
 }
 
+/*
+ * The engine owns the state directory, so nothing in it is followed
+ * through a symbolic link (fsutil_write_atomic_at) and only these names
+ * are written.
+ */
+static void
+handle_write_state(struct monitor *m, uint32_t id, struct priv_write_state *req,
+    int fd)
+{
+	static const char *const names[] = { "accounts.json", "tokens.json",
+	    "console-cert.pem", "console-key.pem", NULL };
+	char *buf = NULL;
+	size_t len, i;
+	int dfd;
+
+	for (i = 0; names[i] != NULL; i++)
+		if (memchr(req->name, '\0', sizeof(req->name)) != NULL &&
+		    strcmp(req->name, names[i]) == 0)
+			break;
+	if (names[i] == NULL) {
+		reply(m, id, EINVAL, "not a state file the engine may write");
+		return;
+	}
+	if (fd < 0 || lseek(fd, 0, SEEK_SET) < 0 ||
+	    fsutil_read_fd(fd, PRIV_STATE_MAX, &buf, &len) < 0) {
+		reply(m, id, fd < 0 ? EINVAL : errno, "reading %s: %s",
+		    names[i], fd < 0 ? "no content passed" : strerror(errno));
+		return;
+	}
+	dfd = open(m->cfg->state_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (dfd < 0 || fsutil_write_atomic_at(dfd, names[i], buf, len, 0600,
+	    m->info.privileged ? m->info.engine_uid : (uid_t)-1,
+	    m->info.privileged ? m->engine_gid : (gid_t)-1) < 0)
+		reply(m, id, errno, "%s/%s: %s", m->cfg->state_dir, names[i],
+		    strerror(errno));
+	else
+		reply(m, id, 0, "%s written", names[i]);
+	if (dfd >= 0)
+		close(dfd);
+	sodium_memzero(buf, len);
+	free(buf);
+}
+
 static void
 handle_hash(struct monitor *m, uint32_t id, struct priv_hash *req)
 {
@@ -646,6 +690,9 @@ handle_engine(struct monitor *m)
 		break;
 	case PRIV_WRITE_POLICY:
 		handle_write_policy(m, hdr->id, fd);
+		break;
+	case PRIV_WRITE_STATE:
+		handle_write_state(m, hdr->id, body, fd);
 		break;
 	case PRIV_HASH_PASSWORD:
 		handle_hash(m, hdr->id, body);

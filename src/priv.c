@@ -28,6 +28,8 @@ priv_body_size(uint32_t type)
 		return sizeof(struct priv_open_listen);
 	case PRIV_OPEN_DEVICE:
 		return sizeof(struct priv_open_device);
+	case PRIV_WRITE_STATE:
+		return sizeof(struct priv_write_state);
 	case PRIV_HASH_PASSWORD:
 		return sizeof(struct priv_hash);
 	case PRIV_VERIFY_PASSWORD:

@@ -34,6 +34,7 @@ enum priv_type {
 	PRIV_FIREWALL_COUNTERS, /* -> PRIV_REPLY + memfd (fw.h: struct
 				 * fw_counters_header, counters, sources) */
 	PRIV_OPEN_DEVICE,       /* priv_open_device -> PRIV_REPLY + fd */
+	PRIV_WRITE_STATE,       /* priv_write_state, memfd -> PRIV_REPLY */
 	PRIV_REPLY = 100,       /* priv_reply */
 	PRIV_REPLY_HASH,        /* priv_reply_hash */
 };
@@ -59,6 +60,17 @@ struct priv_open_listen {
  */
 struct priv_open_device {
 	char path[256];         /* NUL-terminated absolute path */
+};
+
+/*
+ * Write one of the console's state files (the monitor's list: accounts,
+ * API tokens, the certificate and its key) in the state directory,
+ * atomically and synced, owned by the engine: the fsync stays off the
+ * engine's loop.
+ */
+#define PRIV_STATE_MAX    (1u << 20)
+struct priv_write_state {
+	char name[32];          /* NUL-terminated, from the monitor's list */
 };
 
 #define PRIV_PASSWORD_MAX 256
