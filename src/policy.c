@@ -4893,9 +4893,25 @@ add_warning(struct policy *p, const struct pnode *at, const char *fmt, ...)
 static int
 check_console(struct vctx *vc)
 {
+	static const unsigned rsa_bits[] = {
+		[POLICY_CERT_RSA_2048] = 2048, [POLICY_CERT_RSA_3072] = 3072,
+		[POLICY_CERT_RSA_4096] = 4096,
+	};
 	const struct policy *p = vc->p;
 	const struct pnode *con, *life, *idle;
 
+	/* A CA's certificate for a CSR of this key could not be imported. */
+	if (p->certificates.key != POLICY_CERT_EC_P256 &&
+	    rsa_bits[p->certificates.key] < p->certificates.min_rsa_bits) {
+		snprintf(vc->path, sizeof(vc->path), "certificates.key");
+		verr(vc, map_get(map_get(vc->root, "certificates", NULL), "key",
+		    NULL), "an RSA key of %u bits is smaller than "
+		    "certificates.min_rsa_bits (%u): certificates for it could "
+		    "not be imported (expected a larger key or ec-p256)",
+		    rsa_bits[p->certificates.key],
+		    (unsigned)p->certificates.min_rsa_bits);
+		return -1;
+	}
 	if (p->console.session_lifetime_s >= p->console.session_idle_s)
 		return 0;
 	con = map_get(vc->root, "console", NULL);

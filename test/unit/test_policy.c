@@ -607,6 +607,11 @@ static const struct bad_case bad_cases[] = {
 	  "t.yaml:3:25: console.session_idle_timeout: 28801 s is longer than "
 	  "console.session_lifetime (28800 s) (expected session_idle_timeout "
 	  "<= session_lifetime)" },
+	/* a key the import minimum would refuse */
+	{ "certificates:\n  key: rsa-2048\n",
+	  "t.yaml:2:8: certificates.key: an RSA key of 2048 bits is smaller "
+	  "than certificates.min_rsa_bits (3072): certificates for it could "
+	  "not be imported (expected a larger key or ec-p256)" },
 	/* tls */
 	{ "tls: \"1.3\"\n",
 	  "t.yaml:1:6: tls: \"1.3\" is not a mapping (expected a mapping with "
@@ -2792,7 +2797,7 @@ test_console(void **state)
 	    "  handshakes_per_second: 100000\n"
 	    "certificates:\n"
 	    "  key: rsa-3072\n"
-	    "  min_rsa_bits: 4096\n"
+	    "  min_rsa_bits: 3072\n"
 	    "  names:\n"
 	    "    - GW.Example.net\n"
 	    "    - 192.0.2.10\n"
@@ -2826,7 +2831,7 @@ test_console(void **state)
 	assert_int_equal(p->tls.max_handshakes, 1);
 	assert_int_equal(p->tls.handshakes_per_s, 100000);
 	assert_int_equal(p->certificates.key, POLICY_CERT_RSA_3072);
-	assert_int_equal(p->certificates.min_rsa_bits, 4096);
+	assert_int_equal(p->certificates.min_rsa_bits, 3072);
 	assert_int_equal(p->certificates.renew_days, 1);
 	/* file order; DNS names in lower case, addresses as inet_ntop() */
 	assert_int_equal(p->certificates.n_names, 5);
@@ -2865,7 +2870,7 @@ test_console(void **state)
 	    "tls:\n  min_version: \"1.3\"\n"
 	    "certificates:\n  names: [gw.example.net, \"2001:db8::1\"]\n");
 	memset(&t, 0, sizeof(t));
-	assert_int_equal(policy_diff(q, p, diff_line, &t), 15);
+	assert_int_equal(policy_diff(q, p, diff_line, &t), 14);
 	assert_non_null(strstr(t.buf, "console.session_idle_timeout: 600 -> "
 	    "86400\n"));
 	assert_non_null(strstr(t.buf, "console.login_failure_message: \"no\" "
@@ -2873,7 +2878,7 @@ test_console(void **state)
 	assert_null(strstr(t.buf, "tls.min_version"));
 	assert_non_null(strstr(t.buf, "tls.max_handshakes: 64 -> 1\n"));
 	assert_non_null(strstr(t.buf, "certificates.key: ec-p256 -> "
-	    "rsa-3072\ncertificates.min_rsa_bits: 3072 -> 4096\n"
+	    "rsa-3072\n"
 	    "certificates.names: [\"gw.example.net\", \"2001:db8::1\"] -> "
 	    "[\"gw.example.net\", \"192.0.2.10\", \"2001:db8::10\", "
 	    "\"fe80::1\", \"localhost\"]\n"
@@ -2898,7 +2903,8 @@ test_console(void **state)
 		p = must_load(y);
 		assert_int_equal(p->tls.min_version, i < 2 ? 0x0303 : 0x0304);
 		policy_free(p);
-		snprintf(y, sizeof(y), "certificates:\n  key: %s\n", keys[i]);
+		snprintf(y, sizeof(y), "certificates:\n  key: %s\n"
+		    "  min_rsa_bits: 2048\n", keys[i]);
 		p = must_load(y);
 		assert_int_equal(p->certificates.key, key_vals[i]);
 		check_round_trip(p);
