@@ -112,3 +112,5 @@ TEST_PKGS="$TEST_PKGS mbpoll python3-serial"
 TEST_PKGS="$TEST_PKGS python3-typer python3-serial-asyncio"
 TEST_PKGS="$TEST_PKGS tshark"   # decodes the gateway's pcapng captures
 TEST_PKGS="$TEST_PKGS curl openssl"   # test/system/tls.sh: TLS/HTTP peers
+TEST_PKGS="$TEST_PKGS testssl.sh"   # test/system/console-tls.sh: TLS scan of the console
+TEST_PKGS="$TEST_PKGS python3-yaml"   # test/system/console-roles.sh reads openapi.yaml

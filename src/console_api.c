@@ -241,6 +241,8 @@ login_verified(void *ctx, int status, const char *msg)
 		console_error(r, 503, "sign-in is unavailable");
 		return;
 	}
+	if (r->flag && status == 0)
+		status = EACCES;        /* only a prefix matched */
 	accounts_login_finish(c->accounts, &r->att, status == 0 ? 1 :
 	    status == EACCES ? 0 : -1, console_now(c), &res);
 	login_events(c, r, name, &res);
@@ -295,9 +297,13 @@ post_login(struct console *c, struct console_req *r)
 		return;
 	}
 	len = json_string_length(json_object_get(r->body, "password"));
-	if (len > ACCOUNTS_PASSWORD_MAX || strlen(name) > ACCOUNTS_NAME_MAX) {
-		/* Still the same answer as a wrong password. */
-		name = "";
+	if (strlen(name) > ACCOUNTS_NAME_MAX)
+		name = "";      /* an unknown account, like any other */
+	if (len > ACCOUNTS_PASSWORD_MAX) {
+		/* No stored password is this long: a wrong one, verified
+		 * all the same (a prefix) so that it takes as long. */
+		len = ACCOUNTS_PASSWORD_MAX;
+		r->flag = true;
 	}
 	if (c->hashing >= CONSOLE_HASH_INFLIGHT) {
 		evhttp_add_header(evhttp_request_get_output_headers(r->req),
@@ -468,19 +474,25 @@ own_hashed(struct console_req *r, int status, const char *hash)
 	}
 	console_accounts_save(c);
 	console_emit_account_events(c, ev, r->name, r->who, r->from);
-	/* Other sessions of the account end; this one goes on. */
-	if (r->session != NULL) {
-		struct console_session keep = *r->session;
+	/*
+	 * Other sessions of the account end; this one goes on, found again
+	 * by its id (the slots may have been ended, reused or reallocated
+	 * while the monitor hashed).
+	 */
+	{
 		size_t i;
 
-		console_end_sessions_of(c, r->name);
-		for (i = 0; i < c->n_session_slots; i++)
-			if (!c->sessions[i].used) {
-				c->sessions[i] = keep;
-				c->sessions[i].must_change = false;
-				break;
-			}
-		sodium_memzero(&keep, sizeof(keep));
+		for (i = 0; i < c->n_session_slots; i++) {
+			struct console_session *s = &c->sessions[i];
+
+			if (!s->used || strcmp(s->name, r->name) != 0)
+				continue;
+			if (r->auth == CONSOLE_AUTH_SESSION &&
+			    sodium_memcmp(s->id_hash, r->session_id, 32) == 0)
+				s->must_change = false;
+			else
+				console_session_end(c, s);
+		}
 	}
 	console_reply(r, 204, NULL);
 }
@@ -588,6 +600,12 @@ put_own_password(struct console *c, struct console_req *r)
 		return;
 	}
 	snprintf(r->name, sizeof(r->name), "%s", r->user);
+	memcpy(r->session_id, r->session->id_hash, 32);
+	r->session = NULL;      /* not valid once this becomes asynchronous */
+	if (strlen(cur) > ACCOUNTS_PASSWORD_MAX) {
+		console_error(r, 403, "the current password is wrong");
+		return;
+	}
 	if (!password_ok(c, r, r->name, pw, json_string_length(
 	    json_object_get(r->body, "new_password"))))
 		return;
@@ -707,11 +725,16 @@ put_account(struct console *c, struct console_req *r)
 		console_error(r, 404, "no such account");
 		return;
 	}
+	/* Everything is checked before anything changes. */
+	if (level != NULL && accounts_level_parse(level, &lv) < 0) {
+		console_error(r, 400, "\"level\": admin or user");
+		return;
+	}
+	if (json_object_get(r->body, "password") != NULL &&
+	    (!take_secret(r, "password") ||
+	    !password_ok(c, r, r->arg, r->secret, r->secret_len)))
+		return;
 	if (level != NULL) {
-		if (accounts_level_parse(level, &lv) < 0) {
-			console_error(r, 400, "\"level\": admin or user");
-			return;
-		}
 		if (accounts_set_level(c->accounts, r->arg, lv, &ev) < 0) {
 			console_error(r, 409, "the last administrator stays "
 			    "an administrator");
@@ -724,10 +747,7 @@ put_account(struct console *c, struct console_req *r)
 		(void)accounts_unlock(c->accounts, r->arg, &ev);
 	console_accounts_save(c);
 	console_emit_account_events(c, ev, r->arg, r->who, r->from);
-	if (json_object_get(r->body, "password") != NULL) {
-		if (!take_secret(r, "password") ||
-		    !password_ok(c, r, r->arg, r->secret, r->secret_len))
-			return;
+	if (r->secret != NULL) {
 		snprintf(r->name, sizeof(r->name), "%.32s", r->arg);
 		console_hash_start(r, account_password_set);
 		return;

@@ -97,7 +97,10 @@ struct console_req {
 	enum console_auth auth;
 	char user[ACCOUNTS_NAME_MAX + 1];
 	enum accounts_level level;
-	struct console_session *session;        /* when AUTH_SESSION */
+	/* When AUTH_SESSION; valid only until the request goes
+	 * asynchronous (slots may be ended or reallocated meanwhile). */
+	struct console_session *session;
+	uint8_t session_id[32];         /* its id_hash, to find it again */
 	char who[96];                   /* "alice" or "token:ID" */
 	char from[80];                  /* "console 192.0.2.7" */
 	/* In-flight work. */
