@@ -102,7 +102,7 @@ send_raw(struct console_req *r, int code, const char *ctype,
 	if (r->req == NULL)
 		return;
 	h = evhttp_request_get_output_headers(r->req);
-	security_headers(h, r->cc != NULL && r->cc->tls);
+	security_headers(h, r->tls);
 	if (ctype != NULL)
 		evhttp_add_header(h, "Content-Type", ctype);
 	evhttp_add_header(h, "Cache-Control", cache != NULL ? cache :
@@ -368,10 +368,6 @@ conn_gone(void *arg)
 	struct console_conn *cc = arg, **pp;
 	struct console *c = cc->c;
 
-	if (c == NULL) {        /* orphaned by console_free() */
-		free(cc);
-		return;
-	}
 	for (pp = &c->conns; *pp != NULL; pp = &(*pp)->next)
 		if (*pp == cc) {
 			*pp = cc->next;
@@ -387,44 +383,26 @@ conn_gone(void *arg)
 	free(cc);
 }
 
-static void
-plain_gone(void *arg)
-{
-	conn_gone(arg);
-}
-
 static struct bufferevent *
-conn_new(struct console *c, struct event_base *base, bool tls)
+conn_new(struct console *c, struct event_base *base)
 {
 	struct console_conn *cc;
-	struct bufferevent *bev, *under;
+	struct bufferevent *bev;
 	struct timeval now = { 0, 0 };
 
 	if ((cc = calloc(1, sizeof(*cc))) == NULL)
 		return NULL;
-	if (tls)
-		bev = tls_evhttp_bevcb(base, c->tls);
-	else if ((under = bufferevent_socket_new(base, -1,
-	    BEV_OPT_CLOSE_ON_FREE)) != NULL) {
-		/* A pass-through filter, only for its free callback. */
-		bev = bufferevent_filter_new(under, NULL, NULL,
-		    BEV_OPT_CLOSE_ON_FREE, plain_gone, cc);
-		if (bev == NULL)
-			bufferevent_free(under);
-	} else
-		bev = NULL;
-	if (bev == NULL) {
+	if ((bev = tls_evhttp_bevcb(base, c->tls)) == NULL) {
 		free(cc);
 		return NULL;
 	}
 	cc->c = c;
 	cc->bev = bev;
-	cc->tls = tls;
+	cc->tls = true;
 	cc->next = c->conns;
 	c->conns = cc;
 	c->n_conns++;
-	if (tls)
-		tls_bufferevent_on_free(bev, conn_gone, cc);
+	tls_bufferevent_on_free(bev, conn_gone, cc);
 	/* evhttp sets the socket right after this returns. */
 	cc->timer = evtimer_new(base, conn_check, cc);
 	if (cc->timer != NULL)
@@ -435,13 +413,7 @@ conn_new(struct console *c, struct event_base *base, bool tls)
 static struct bufferevent *
 bevcb_https(struct event_base *base, void *arg)
 {
-	return conn_new(arg, base, true);
-}
-
-static struct bufferevent *
-bevcb_http(struct event_base *base, void *arg)
-{
-	return conn_new(arg, base, false);
+	return conn_new(arg, base);
 }
 
 static struct console_conn *
@@ -590,7 +562,7 @@ session_find(struct console *c, const char *cookie)
 void
 console_set_cookie(struct console_req *r, const char *value, bool clear)
 {
-	bool tls = r->cc != NULL && r->cc->tls;
+	bool tls = r->tls;
 	char buf[256];
 
 	if (r->req == NULL)
@@ -1406,7 +1378,7 @@ same_origin(const struct console_req *r, struct evhttp_request *req)
 		return true;    /* not a browser's cross-site request */
 	if (host == NULL)
 		return false;
-	snprintf(want, sizeof(want), "%s://%s", r->cc != NULL && r->cc->tls ?
+	snprintf(want, sizeof(want), "%s://%s", r->tls ?
 	    "https" : "http", host);
 	return strcmp(origin, want) == 0;
 }
@@ -1435,7 +1407,7 @@ authenticate(struct console *c, struct console_req *r,
 	}
 	if (authz != NULL)
 		return -1;
-	if (cookie_value(req, r->cc != NULL && r->cc->tls, cookie,
+	if (cookie_value(req, r->tls, cookie,
 	    sizeof(cookie)) != NULL) {
 		struct console_session *s = session_find(c, cookie);
 
@@ -1455,10 +1427,60 @@ authenticate(struct console *c, struct console_req *r,
 static void serve_static(struct console *c, struct console_req *r,
     const char *path);
 
-static void
-handle_request(struct evhttp_request *req, void *arg)
+/* The client of a request on a connection we do not track (plain
+ * HTTP): from evhttp, and the accessible-IP check here. */
+static int
+untracked_peer(struct console *c, struct console_req *r,
+    struct evhttp_request *req)
 {
-	struct console *c = arg;
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct sockaddr_storage ss;
+	char *host = NULL, why[256];
+	ev_uint16_t port = 0;
+
+	memset(&ss, 0, sizeof(ss));
+	if (evcon != NULL)
+		evhttp_connection_get_peer(evcon, &host, &port);
+	if (host != NULL && inet_pton(AF_INET, host,
+	    &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
+		ss.ss_family = AF_INET;
+		((struct sockaddr_in *)&ss)->sin_port = htons(port);
+	} else if (host != NULL && inet_pton(AF_INET6, host,
+	    &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1) {
+		ss.ss_family = AF_INET6;
+		((struct sockaddr_in6 *)&ss)->sin6_port = htons(port);
+	}
+	addr_of(&ss, r->addr, &r->port, &r->src);
+	snprintf(r->laddr, sizeof(r->laddr), "-");
+	r->lport = c->http_port;
+	if (ss.ss_family == 0)
+		return 0;
+	if (c->ops->admit != NULL && !c->ops->admit(c->ops->arg,
+	    (const struct sockaddr *)&ss, r->lport, why, sizeof(why))) {
+		c->n_refused++;
+		return -1;
+	}
+	return 0;
+}
+
+static void handle_request(struct evhttp_request *req, struct console *c,
+    bool tls);
+
+static void
+handle_https(struct evhttp_request *req, void *arg)
+{
+	handle_request(req, arg, true);
+}
+
+static void
+handle_http(struct evhttp_request *req, void *arg)
+{
+	handle_request(req, arg, false);
+}
+
+static void
+handle_request(struct evhttp_request *req, struct console *c, bool tls)
+{
 	struct console_req *r;
 	const struct console_route *rt;
 	const char *uri = evhttp_request_get_uri(req);
@@ -1476,7 +1498,8 @@ handle_request(struct evhttp_request *req, void *arg)
 	r->c = c;
 	r->req = req;
 	r->method = method;
-	r->cc = conn_of(c, req);
+	r->tls = tls;
+	r->cc = tls ? conn_of(c, req) : NULL;
 	if (r->cc != NULL) {
 		if (r->cc->evcon == NULL) {
 			r->cc->evcon = evhttp_request_get_connection(req);
@@ -1486,9 +1509,18 @@ handle_request(struct evhttp_request *req, void *arg)
 		if (r->cc->timer != NULL)
 			event_del(r->cc->timer);
 		r->cc->busy = r;
-		snprintf(r->from, sizeof(r->from), "console %s", r->cc->addr);
-	} else
-		snprintf(r->from, sizeof(r->from), "console");
+		r->src = r->cc->src;
+		r->port = r->cc->port;
+		r->lport = r->cc->lport;
+		snprintf(r->addr, sizeof(r->addr), "%s", r->cc->addr);
+		snprintf(r->laddr, sizeof(r->laddr), "%s", r->cc->laddr);
+	} else if (untracked_peer(c, r, req) < 0) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Connection", "close");
+		console_error(r, 403, "not on the accessible-IP list");
+		return;
+	}
+	snprintf(r->from, sizeof(r->from), "console %s", r->addr);
 	u = uri != NULL ? evhttp_uri_parse_with_flags(uri, 0) : NULL;
 	path = u != NULL ? evhttp_uri_get_path(u) : NULL;
 	dec = path != NULL ? evhttp_uridecode(path, 0, NULL) : NULL;
@@ -1506,7 +1538,7 @@ handle_request(struct evhttp_request *req, void *arg)
 	evhttp_uri_free(u);
 
 	/* Plain HTTP only redirects, unless the policy says otherwise. */
-	if (r->cc != NULL && !r->cc->tls && !c->serve_over_http) {
+	if (!r->tls && !c->serve_over_http) {
 		struct evkeyvalq *h = evhttp_request_get_input_headers(req);
 		const char *host = evhttp_find_header(h, "Host");
 		char hostname[256], loc[600];
@@ -1515,7 +1547,7 @@ handle_request(struct evhttp_request *req, void *arg)
 		if (host == NULL || strlen(host) >= sizeof(hostname) ||
 		    host[strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKL"
 		    "MNOPQRSTUVWXYZ0123456789.-:[]")] != '\0')
-			host = r->cc->laddr;
+			host = c->device_name;
 		snprintf(hostname, sizeof(hostname), "%s", host);
 		/* Drop a port, keep an IPv6 literal's brackets. */
 		n = strlen(hostname);
@@ -1684,11 +1716,22 @@ http_new(struct console *c, bool tls)
 
 	if (h == NULL)
 		return NULL;
-	evhttp_set_bevcb(h, tls ? bevcb_https : bevcb_http, c);
-	evhttp_set_gencb(h, handle_request, c);
+	/*
+	 * Plain HTTP keeps evhttp's own socket bufferevents: libevent 2.1's
+	 * filters lose output queued while writing is disabled and free the
+	 * connection before a Connection: close answer is written (the two
+	 * bugs tls.c works around), so HTTP connections are not tracked.
+	 * The port only redirects (or serves, when audited as such).
+	 */
+	if (tls)
+		evhttp_set_bevcb(h, bevcb_https, c);
+	evhttp_set_gencb(h, tls ? handle_https : handle_http, c);
+	/* Every method reaches us, so that refusals carry our headers
+	 * (evhttp's own 501 would not). */
 	evhttp_set_allowed_methods(h, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD |
 	    EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-	    EVHTTP_REQ_PATCH);
+	    EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
+	    EVHTTP_REQ_CONNECT);
 	evhttp_set_max_headers_size(h, CONSOLE_MAX_HEADERS);
 	evhttp_set_default_content_type(h, "text/plain; charset=utf-8");
 	return h;
@@ -1754,25 +1797,18 @@ console_free(struct console *c)
 			cc->busy->req = NULL;
 			cc->busy->cc = NULL;
 		}
-		if (cc->tls)
-			tls_bufferevent_on_free(cc->bev, NULL, NULL);
+		tls_bufferevent_on_free(cc->bev, NULL, NULL);
 	}
 	if (c->https != NULL)
 		evhttp_free(c->https);
 	if (c->http != NULL)
 		evhttp_free(c->http);
-	/* What is left has not been finalized yet: a plain connection's
-	 * filter still holds cc as its free context and frees it then. */
+	/* What is left has not been finalized yet (its hook is off). */
 	while ((cc = c->conns) != NULL) {
 		c->conns = cc->next;
 		if (cc->timer != NULL)
 			event_free(cc->timer);
-		cc->timer = NULL;
-		cc->busy = NULL;
-		if (cc->tls)
-			free(cc);
-		else
-			cc->c = NULL;
+		free(cc);
 	}
 	tls_ctx_free(c->tls);
 	if (c->cert_timer != NULL)

@@ -68,9 +68,7 @@ req_source(const struct console_req *r)
 {
 	struct accounts_source s;
 
-	if (r->cc != NULL)
-		return r->cc->src;
-	memset(&s, 0, sizeof(s));
+	s = r->src;
 	return s;
 }
 
@@ -117,10 +115,8 @@ run_command(struct console *c, struct console_req *r, enum ctl_cmd cmd,
 {
 	char ssh[160];
 
-	snprintf(ssh, sizeof(ssh), "%s %u %s %u", r->cc != NULL ?
-	    r->cc->addr : "-", r->cc != NULL ? r->cc->port : 0,
-	    r->cc != NULL ? r->cc->laddr : "-", r->cc != NULL ?
-	    r->cc->lport : 0);
+	snprintf(ssh, sizeof(ssh), "%s %u %s %u", r->addr, r->port, r->laddr,
+	    r->lport);
 	c->ops->command(c->ops->arg, cmd, args, r->who, r->from, ssh,
 	    ctl_done, r);
 	json_decref(args);
@@ -190,11 +186,11 @@ login_events(struct console *c, struct console_req *r, const char *name,
 		    NULL);
 	if (res->events & ACCOUNTS_EV_SOURCE_LOCKED)
 		eventlog_emit(EVENTLOG_CONFIGURATION, EVENTLOG_WARNING,
-		    EVENTLOG_ACCOUNT_LOCKED, "source", r->cc != NULL ?
-		    r->cc->addr : "?", "from", r->from, NULL);
-	if ((res->events & ACCOUNTS_EV_BAN_SOURCE) && r->cc != NULL &&
+		    EVENTLOG_ACCOUNT_LOCKED, "source", r->addr, "from",
+		    r->from, NULL);
+	if ((res->events & ACCOUNTS_EV_BAN_SOURCE) && r->src.family != 0 &&
 	    c->ops->ban != NULL)
-		c->ops->ban(c->ops->arg, r->cc->addr, 0,
+		c->ops->ban(c->ops->arg, r->addr, 0,
 		    "console login failures");
 }
 
@@ -205,8 +201,8 @@ login_success(struct console *c, struct console_req *r, const char *name,
 	char cookie[ACCOUNTS_TOKEN_TEXT];
 	struct console_session *s;
 
-	s = console_session_new(c, name, level, must_change, r->cc != NULL ?
-	    r->cc->addr : "local", cookie);
+	s = console_session_new(c, name, level, must_change, r->addr,
+	    cookie);
 	if (s == NULL) {
 		console_error(r, 503, "no session slot");
 		return;
@@ -1220,10 +1216,8 @@ post_policy_apply(struct console *c, struct console_req *r)
 		    json_object_get(r->body, "content"), "name", "upload",
 		    "confirm_within", cw != NULL ? json_integer_value(cw) : 0);
 
-		snprintf(ssh, sizeof(ssh), "%s %u %s %u", r->cc != NULL ?
-		    r->cc->addr : "-", r->cc != NULL ? r->cc->port : 0,
-		    r->cc != NULL ? r->cc->laddr : "-", r->cc != NULL ?
-		    r->cc->lport : 0);
+		snprintf(ssh, sizeof(ssh), "%s %u %s %u", r->addr, r->port,
+		    r->laddr, r->lport);
 		c->ops->command(c->ops->arg, CTL_POLICY_APPLY, args, r->who,
 		    r->from, ssh, imported_done, r);
 		json_decref(args);

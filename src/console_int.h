@@ -101,6 +101,11 @@ struct console_req {
 	 * asynchronous (slots may be ended or reallocated meanwhile). */
 	struct console_session *session;
 	uint8_t session_id[32];         /* its id_hash, to find it again */
+	/* The client, from its tracked connection or from evhttp. */
+	bool tls;
+	struct accounts_source src;
+	char addr[CONSOLE_ADDR_TEXT], laddr[CONSOLE_ADDR_TEXT];
+	uint16_t port, lport;
 	char who[96];                   /* "alice" or "token:ID" */
 	char from[80];                  /* "console 192.0.2.7" */
 	/* In-flight work. */
