@@ -114,3 +114,8 @@ TEST_PKGS="$TEST_PKGS tshark"   # decodes the gateway's pcapng captures
 TEST_PKGS="$TEST_PKGS curl openssl"   # test/system/tls.sh: TLS/HTTP peers
 TEST_PKGS="$TEST_PKGS testssl.sh"   # test/system/console-tls.sh: TLS scan of the console
 TEST_PKGS="$TEST_PKGS python3-yaml"   # test/system/console-roles.sh reads openapi.yaml
+# make bench-console only: nginx (one worker, the console's certificate) as
+# the yardstick, wrk for keep-alive request rates.  Not installed by
+# check.sh: Debian's nginx package starts a server on port 80.  Install them
+# with `. contrib/deps.sh && sluice_install_missing $BENCH_PKGS`.
+BENCH_PKGS="nginx-light wrk"
