@@ -29,6 +29,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/listener.h>
 #include <event2/keyvalq_struct.h>
 #include <sodium.h>
 
@@ -1222,6 +1223,248 @@ generate:
 	console_cert_generate(c, NULL);
 }
 
+/*
+ * https://HOST[:PORT]PATH for a clear-text request: HOST from the Host
+ * header when it is a plain host name or address (a port dropped),
+ * otherwise the device name.
+ */
+static void
+redirect_location(const struct console *c, const char *host,
+    const char *path, char *loc, size_t n)
+{
+	char hostname[256];
+	char *colon;
+
+	if (host == NULL || host[0] == '\0' ||
+	    strlen(host) >= sizeof(hostname) ||
+	    host[strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQR"
+	    "STUVWXYZ0123456789.-:[]")] != '\0')
+		host = c->device_name;
+	snprintf(hostname, sizeof(hostname), "%s", host);
+	if (hostname[0] == '[') {               /* [v6]:port */
+		char *e = strchr(hostname, ']');
+
+		if (e != NULL)
+			e[1] = '\0';
+	} else if ((colon = strchr(hostname, ':')) != NULL) {
+		if (colon == strrchr(hostname, ':'))
+			*colon = '\0';         /* name:port */
+		else
+			snprintf(hostname, sizeof(hostname), "%s",
+			    c->device_name);    /* bare v6: ambiguous */
+	}
+	if (c->https_port == 443)
+		snprintf(loc, n, "https://%s%s", hostname, path);
+	else
+		snprintf(loc, n, "https://%s:%u%s", hostname, c->https_port,
+		    path);
+}
+
+/* ---- the redirecting HTTP port --------------------------------------- */
+
+/*
+ * The clear-text port only answers 308 to HTTPS, so it does not need
+ * evhttp: a small reader of one request head per connection, with the
+ * same per-source cap and whole-request deadline as HTTPS (evhttp's
+ * timeout is per read, and libevent 2.1 gives no hook at accept).
+ */
+#define REDIRECT_HEAD_MAX 8192
+
+struct console_redirect {
+	struct console *c;
+	struct console_redirect *next;
+	struct bufferevent *bev;
+	struct event *timer;
+	struct accounts_source src;
+	char addr[CONSOLE_ADDR_TEXT];
+};
+
+static const char redirect_headers[] =
+    "Content-Length: 0\r\n"
+    "Connection: close\r\n"
+    "Cache-Control: no-store\r\n"
+    "X-Frame-Options: DENY\r\n"
+    "X-Content-Type-Options: nosniff\r\n"
+    "Referrer-Policy: no-referrer\r\n";
+
+static void
+redirect_free(struct console_redirect *rd)
+{
+	struct console_redirect **pp;
+
+	for (pp = &rd->c->redirects; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == rd) {
+			*pp = rd->next;
+			break;
+		}
+	if (rd->timer != NULL)
+		event_free(rd->timer);
+	bufferevent_free(rd->bev);
+	free(rd);
+}
+
+static void
+redirect_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct console_redirect *rd = arg;
+
+	(void)fd;
+	(void)what;
+	log_debug("console: %s: no whole request within %u s on the http "
+	    "port: closed", rd->addr, rd->c->request_timeout_s);
+	redirect_free(rd);
+}
+
+static void
+redirect_written(struct bufferevent *bev, void *arg)
+{
+	/* A socket bufferevent calls this once the answer is in the
+	 * kernel: closing now truncates nothing. */
+	(void)bev;
+	redirect_free(arg);
+}
+
+static void
+redirect_event(struct bufferevent *bev, short what, void *arg)
+{
+	(void)bev;
+	(void)what;
+	redirect_free(arg);
+}
+
+static void
+redirect_read(struct bufferevent *bev, void *arg)
+{
+	struct console_redirect *rd = arg;
+	struct console *c = rd->c;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	struct evbuffer_ptr end = evbuffer_search(in, "\r\n\r\n", 4, NULL);
+	char head[REDIRECT_HEAD_MAX + 1], path[512], host[256], loc[800];
+	char *line, *save, *sp;
+	size_t len;
+	bool ok = false;
+
+	if (end.pos < 0) {
+		if (evbuffer_get_length(in) >= REDIRECT_HEAD_MAX)
+			redirect_free(rd);      /* not a request head */
+		return;
+	}
+	len = (size_t)end.pos;
+	if (len > REDIRECT_HEAD_MAX)
+		len = REDIRECT_HEAD_MAX;
+	evbuffer_copyout(in, head, len);
+	head[len] = '\0';
+	snprintf(path, sizeof(path), "/");
+	host[0] = '\0';
+	/* "METHOD SP TARGET SP HTTP/1.x", then header lines. */
+	line = strtok_r(head, "\r\n", &save);
+	if (line != NULL && (sp = strchr(line, ' ')) != NULL) {
+		char *t = sp + 1, *e = strchr(t, ' ');
+
+		if (e != NULL && strncmp(e + 1, "HTTP/1.", 7) == 0) {
+			ok = true;
+			*e = '\0';
+			/* Only a safe origin-form target is kept. */
+			if (t[0] == '/' && strlen(t) < sizeof(path) &&
+			    t[strspn(t, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJ"
+			    "KLMNOPQRSTUVWXYZ0123456789/._~-%?=&+")] == '\0')
+				snprintf(path, sizeof(path), "%s", t);
+		}
+	}
+	while (ok && (line = strtok_r(NULL, "\r\n", &save)) != NULL)
+		if (evutil_ascii_strncasecmp(line, "Host:", 5) == 0) {
+			const char *v = line + 5;
+
+			v += strspn(v, " \t");
+			snprintf(host, sizeof(host), "%.255s", v);
+		}
+	evbuffer_drain(in, evbuffer_get_length(in));
+	bufferevent_disable(bev, EV_READ);
+	event_del(rd->timer);
+	if (!ok) {
+		evbuffer_add_printf(bufferevent_get_output(bev),
+		    "HTTP/1.1 400 Bad Request\r\n%s\r\n", redirect_headers);
+		return;
+	}
+	if (c->https_port == 0) {
+		evbuffer_add_printf(bufferevent_get_output(bev),
+		    "HTTP/1.1 403 Forbidden\r\n%s\r\n", redirect_headers);
+		return;
+	}
+	redirect_location(c, host[0] != '\0' ? host : NULL, path, loc,
+	    sizeof(loc));
+	evbuffer_add_printf(bufferevent_get_output(bev),
+	    "HTTP/1.1 308 Permanent Redirect\r\nLocation: %s\r\n%s"
+	    "Content-Security-Policy: %s\r\n\r\n", loc, redirect_headers,
+	    csp);
+}
+
+static void
+redirect_accept(struct evconnlistener *l, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	static time_t last_log;
+	struct console *c = arg;
+	struct console_redirect *rd, *o;
+	struct sockaddr_storage ss, ls;
+	socklen_t llen = sizeof(ls);
+	struct timeval tv = { c->request_timeout_s, 0 };
+	uint16_t port, lport = c->http_port;
+	char why[256], laddr[CONSOLE_ADDR_TEXT];
+	struct accounts_source dummy;
+	unsigned same = 0;
+
+	(void)l;
+	memset(&ss, 0, sizeof(ss));
+	memcpy(&ss, sa, (size_t)salen < sizeof(ss) ? (size_t)salen :
+	    sizeof(ss));
+	if ((rd = calloc(1, sizeof(*rd))) == NULL) {
+		evutil_closesocket(fd);
+		return;
+	}
+	addr_of(&ss, rd->addr, &port, &rd->src);
+	if (getsockname(fd, (struct sockaddr *)&ls, &llen) == 0)
+		addr_of(&ls, laddr, &lport, &dummy);
+	for (o = c->redirects; o != NULL; o = o->next)
+		if (o->src.family == rd->src.family &&
+		    memcmp(o->src.addr, rd->src.addr, 16) == 0)
+			same++;
+	if (same >= c->max_conns_per_source || (c->ops->admit != NULL &&
+	    !c->ops->admit(c->ops->arg, (const struct sockaddr *)&ss, lport,
+	    why, sizeof(why)))) {
+		c->n_refused++;
+		if (time(NULL) - last_log >= REFUSED_LOG_S) {
+			last_log = time(NULL);
+			log_warn("console: %s refused on the http port (%s)",
+			    rd->addr, same >= c->max_conns_per_source ?
+			    "console.max_connections_per_source" : why);
+		}
+		evutil_closesocket(fd);
+		free(rd);
+		return;
+	}
+	rd->c = c;
+	rd->bev = bufferevent_socket_new(c->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	rd->timer = evtimer_new(c->base, redirect_timeout, rd);
+	if (rd->bev == NULL || rd->timer == NULL) {
+		if (rd->bev != NULL)
+			bufferevent_free(rd->bev);
+		else
+			evutil_closesocket(fd);
+		if (rd->timer != NULL)
+			event_free(rd->timer);
+		free(rd);
+		return;
+	}
+	rd->next = c->redirects;
+	c->redirects = rd;
+	bufferevent_setcb(rd->bev, redirect_read, redirect_written,
+	    redirect_event, rd);
+	bufferevent_setwatermark(rd->bev, EV_READ, 0, REDIRECT_HEAD_MAX);
+	bufferevent_enable(rd->bev, EV_READ);
+	event_add(rd->timer, &tv);
+}
+
 /* ---- listeners ------------------------------------------------------ */
 
 static void
@@ -1230,12 +1473,17 @@ listen_close(struct console *c, struct console_listen *l)
 	if (l->bound != NULL)
 		evhttp_del_accept_socket(l->tls ? c->https : c->http,
 		    l->bound);
+	if (l->redirector != NULL)
+		evconnlistener_free(l->redirector);
 	memset(l, 0, sizeof(*l));
 }
 
+/* Mark the listeners of (tls, port) that stay in want; with ask, ask
+ * the monitor for the missing ones. */
 static void
-listen_want(struct console *c, bool tls, uint16_t port, bool *want)
+listen_want(struct console *c, bool tls, uint16_t port, bool *want, bool ask)
 {
+	bool redirect = !tls && !c->serve_over_http;
 	static const int fams[2] = { AF_INET, AF_INET6 };
 	size_t f, i;
 
@@ -1245,11 +1493,12 @@ listen_want(struct console *c, bool tls, uint16_t port, bool *want)
 		for (i = 0; i < CONSOLE_MAX_LISTEN; i++)
 			if (c->listen[i].port == port &&
 			    c->listen[i].family == fams[f] &&
-			    c->listen[i].tls == tls) {
+			    c->listen[i].tls == tls &&
+			    c->listen[i].redirect == redirect) {
 				want[i] = true;
 				l = &c->listen[i];
 			}
-		if (l != NULL)
+		if (l != NULL || !ask)
 			continue;
 		for (i = 0; i < CONSOLE_MAX_LISTEN; i++)
 			if (c->listen[i].port == 0 && !want[i])
@@ -1261,6 +1510,7 @@ listen_want(struct console *c, bool tls, uint16_t port, bool *want)
 		l->family = fams[f];
 		l->port = port;
 		l->tls = tls;
+		l->redirect = redirect;
 		if (++c->next_token == 0)
 			c->next_token = 1;
 		l->token = c->next_token;
@@ -1280,14 +1530,19 @@ listeners_update(struct console *c)
 	bool want[CONSOLE_MAX_LISTEN] = { false };
 	size_t i;
 
-	/* HTTPS only once there is a certificate to serve. */
-	if (c->https_port != 0 && c->tls != NULL)
-		listen_want(c, true, c->https_port, want);
-	if (c->http_port != 0)
-		listen_want(c, false, c->http_port, want);
-	for (i = 0; i < CONSOLE_MAX_LISTEN; i++)
-		if (!want[i] && c->listen[i].port != 0)
-			listen_close(c, &c->listen[i]);
+	int pass;
+
+	/* Close what goes first: a port changing hands (redirecting to
+	 * serving) is bound again. HTTPS only with a certificate. */
+	for (pass = 0; pass < 2; pass++) {
+		if (c->https_port != 0 && c->tls != NULL)
+			listen_want(c, true, c->https_port, want, pass == 1);
+		if (c->http_port != 0)
+			listen_want(c, false, c->http_port, want, pass == 1);
+		for (i = 0; pass == 0 && i < CONSOLE_MAX_LISTEN; i++)
+			if (!want[i] && c->listen[i].port != 0)
+				listen_close(c, &c->listen[i]);
+	}
 }
 
 void
@@ -1318,6 +1573,19 @@ console_fd_ready(struct console *c, uint32_t token, int fd, int err,
 		eventlog_emit(EVENTLOG_SYSTEM, EVENTLOG_ERR,
 		    EVENTLOG_LISTENER_FAILED, "service", l->tls ? "https" :
 		    "http", "error", msg, NULL);
+		return;
+	}
+	if (l->redirect) {
+		l->redirector = evconnlistener_new(c->base, redirect_accept,
+		    c, LEV_OPT_CLOSE_ON_FREE, -1, fd);
+		if (l->redirector == NULL) {
+			log_error("console: port %u: no listener",
+			    l->port);
+			close(fd);
+			return;
+		}
+		log_info("console: http redirecting to https on port %u "
+		    "(%s)", l->port, l->family == AF_INET ? "IPv4" : "IPv6");
 		return;
 	}
 	l->bound = evhttp_accept_socket_with_handle(l->tls ? c->https :
@@ -1537,46 +1805,20 @@ handle_request(struct evhttp_request *req, struct console *c, bool tls)
 	free(dec);
 	evhttp_uri_free(u);
 
-	/* Plain HTTP only redirects, unless the policy says otherwise. */
+	/* Plain HTTP only redirects, unless the policy says otherwise
+	 * (then the redirector, not evhttp, has the port: this is for a
+	 * listener handed over while the policy changed). */
 	if (!r->tls && !c->serve_over_http) {
-		struct evkeyvalq *h = evhttp_request_get_input_headers(req);
-		const char *host = evhttp_find_header(h, "Host");
-		char hostname[256], loc[600];
-		size_t n;
+		char loc[600];
 
-		if (host == NULL || strlen(host) >= sizeof(hostname) ||
-		    host[strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKL"
-		    "MNOPQRSTUVWXYZ0123456789.-:[]")] != '\0')
-			host = c->device_name;
-		snprintf(hostname, sizeof(hostname), "%s", host);
-		/* Drop a port, keep an IPv6 literal's brackets. */
-		n = strlen(hostname);
-		if (hostname[0] == '[') {
-			char *e = strchr(hostname, ']');
-
-			if (e != NULL)
-				e[1] = '\0';
-		} else if (strchr(hostname, ':') != NULL &&
-		    strchr(hostname, ':') == strrchr(hostname, ':'))
-			*strchr(hostname, ':') = '\0';
-		else if (strchr(hostname, ':') != NULL && n > 0) {
-			/* a bare IPv6 local address */
-			char tmp[sizeof(hostname) + 2];
-
-			snprintf(tmp, sizeof(tmp), "[%s]", hostname);
-			snprintf(hostname, sizeof(hostname), "%.253s", tmp);
-		}
-		if (c->https_port == 443)
-			snprintf(loc, sizeof(loc), "https://%s%s", hostname,
-			    r->path);
-		else
-			snprintf(loc, sizeof(loc), "https://%s:%u%s", hostname,
-			    c->https_port, r->path);
 		if (c->https_port == 0) {
 			console_error(r, 403, "the console is only served "
 			    "over HTTPS, which is disabled");
 			return;
 		}
+		redirect_location(c, evhttp_find_header(
+		    evhttp_request_get_input_headers(req), "Host"), r->path,
+		    loc, sizeof(loc));
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "Location", loc);
 		console_reply(r, 308, NULL);
@@ -1791,6 +2033,8 @@ console_free(struct console *c)
 		return;
 	for (i = 0; i < CONSOLE_MAX_LISTEN; i++)
 		listen_close(c, &c->listen[i]);
+	while (c->redirects != NULL)
+		redirect_free(c->redirects);
 	/* Connections end with evhttp; nobody may touch c afterwards. */
 	for (cc = c->conns; cc != NULL; cc = cc->next) {
 		if (cc->busy != NULL) {
@@ -1974,11 +2218,13 @@ console_status(struct console *c)
 	time_t now = console_now(c);
 
 	for (i = 0; i < CONSOLE_MAX_LISTEN; i++)
-		if (c->listen[i].bound != NULL)
-			json_array_append_new(ls, json_pack("{s:s,s:i,s:s}",
+		if (c->listen[i].bound != NULL ||
+		    c->listen[i].redirector != NULL)
+			json_array_append_new(ls, json_pack("{s:s,s:i,s:s,s:b}",
 			    "service", c->listen[i].tls ? "https" : "http",
 			    "port", c->listen[i].port, "family",
-			    c->listen[i].family == AF_INET ? "ipv4" : "ipv6"));
+			    c->listen[i].family == AF_INET ? "ipv4" : "ipv6",
+			    "redirect", c->listen[i].redirect));
 	for (i = 0; i < c->n_session_slots; i++)
 		if (session_live(c, &c->sessions[i], now))
 			live++;

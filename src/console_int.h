@@ -19,6 +19,7 @@ struct evhttp;
 struct evhttp_request;
 struct evhttp_connection;
 struct evhttp_bound_socket;
+struct evconnlistener;
 struct bufferevent;
 struct event;
 struct tls_ctx;
@@ -126,9 +127,14 @@ struct console_listen {
 	int family;
 	uint16_t port;
 	bool tls;
+	bool redirect;          /* plain HTTP that only redirects */
 	uint32_t token;         /* the request at the monitor; 0 = none */
 	struct evhttp_bound_socket *bound;
+	struct evconnlistener *redirector;
 };
+
+/* A connection to the redirecting HTTP port (not evhttp's). */
+struct console_redirect;
 
 struct console {
 	struct event_base *base;
@@ -141,6 +147,7 @@ struct console {
 	uint32_t next_token;
 	struct console_conn *conns;
 	unsigned n_conns;
+	struct console_redirect *redirects;
 
 	/* From the policy. */
 	const struct policy *policy;    /* the running one (borrowed) */
