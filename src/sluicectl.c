@@ -1039,17 +1039,23 @@ cmd_account(int argc, char **argv)
 	usage(CTL_EXIT_USAGE);
 }
 
-static char *
+/* A PEM file as a JSON string. */
+static json_t *
 pem_file(const char *path)
 {
 	char *text;
 	size_t len;
+	json_t *j;
 
 	if (fsutil_read_file(path, 256 * 1024, &text, &len) < 0)
 		die(CTL_EXIT_FAILED, "%s: %s", path, strerror(errno));
 	if (strlen(text) != len)
 		die(CTL_EXIT_USAGE, "%s: not a PEM text file", path);
-	return text;
+	j = json_string(text);
+	free(text);
+	if (j == NULL)
+		die(CTL_EXIT_USAGE, "%s: not UTF-8 text", path);
+	return j;
 }
 
 static int
@@ -1116,14 +1122,11 @@ cmd_cert(int argc, char **argv)
 	if (argc >= 3 && argc <= 5 && strcmp(argv[1], "import") == 0) {
 		json_t *args = json_object();
 
-		json_object_set_new(args, "certificate",
-		    json_string(pem_file(argv[2])));
+		json_object_set_new(args, "certificate", pem_file(argv[2]));
 		if (argc >= 4)
-			json_object_set_new(args, "key",
-			    json_string(pem_file(argv[3])));
+			json_object_set_new(args, "key", pem_file(argv[3]));
 		if (argc == 5)
-			json_object_set_new(args, "chain",
-			    json_string(pem_file(argv[4])));
+			json_object_set_new(args, "chain", pem_file(argv[4]));
 		r = call("cert.import", args);
 		printf("certificate imported: %s, valid until %s\n",
 		    str(r, "subject"), str(r, "not_after"));
