@@ -839,27 +839,27 @@ void
 console_emit_account_events(struct console *c, unsigned ev,
     const char *name, const char *who, const char *from)
 {
+	static const struct {
+		unsigned bit;
+		enum eventlog_type type;
+		const char *change;     /* NULL ends the fields early */
+	} map[] = {
+		{ ACCOUNTS_EV_PASSWORD_CHANGED, EVENTLOG_PASSWORD_CHANGED, NULL },
+		{ ACCOUNTS_EV_ACCOUNT_ADDED, EVENTLOG_ACCOUNT_ADDED, NULL },
+		{ ACCOUNTS_EV_ACCOUNT_REMOVED, EVENTLOG_ACCOUNT_REMOVED, NULL },
+		{ ACCOUNTS_EV_ACCOUNT_CHANGED, EVENTLOG_ACCOUNT_CHANGED, NULL },
+		{ ACCOUNTS_EV_ACCOUNT_UNLOCKED, EVENTLOG_ACCOUNT_CHANGED,
+		    "unlocked" },
+	};
+	size_t i;
+
 	(void)c;
-	if (ev & ACCOUNTS_EV_PASSWORD_CHANGED)
-		eventlog_emit(EVENTLOG_CONFIGURATION, EVENTLOG_NOTICE,
-		    EVENTLOG_PASSWORD_CHANGED, "account", name, "who", who,
-		    "from", from, NULL);
-	if (ev & ACCOUNTS_EV_ACCOUNT_ADDED)
-		eventlog_emit(EVENTLOG_CONFIGURATION, EVENTLOG_NOTICE,
-		    EVENTLOG_ACCOUNT_ADDED, "account", name, "who", who,
-		    "from", from, NULL);
-	if (ev & ACCOUNTS_EV_ACCOUNT_REMOVED)
-		eventlog_emit(EVENTLOG_CONFIGURATION, EVENTLOG_NOTICE,
-		    EVENTLOG_ACCOUNT_REMOVED, "account", name, "who", who,
-		    "from", from, NULL);
-	if (ev & ACCOUNTS_EV_ACCOUNT_CHANGED)
-		eventlog_emit(EVENTLOG_CONFIGURATION, EVENTLOG_NOTICE,
-		    EVENTLOG_ACCOUNT_CHANGED, "account", name, "who", who,
-		    "from", from, NULL);
-	if (ev & ACCOUNTS_EV_ACCOUNT_UNLOCKED)
-		eventlog_emit(EVENTLOG_CONFIGURATION, EVENTLOG_NOTICE,
-		    EVENTLOG_ACCOUNT_CHANGED, "account", name, "who", who,
-		    "from", from, "change", "unlocked", NULL);
+	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (ev & map[i].bit)
+			eventlog_emit(EVENTLOG_CONFIGURATION, EVENTLOG_NOTICE,
+			    map[i].type, "account", name, "who", who, "from",
+			    from, map[i].change != NULL ? "change" : NULL,
+			    map[i].change, NULL);
 }
 
 /* ---- hashing at the monitor ----------------------------------------- */

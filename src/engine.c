@@ -2141,9 +2141,24 @@ con_command(void *arg, enum ctl_cmd cmd, json_t *args, const char *who,
 static void
 con_ban(void *arg, const char *addr, uint32_t seconds, const char *reason)
 {
+	static time_t told;
 	struct engine *e = arg;
+	uint8_t fam, a[16];
 	char err[256];
 
+	/* A login storm from an engineering station on the management list
+	 * asks again at every multiple of the threshold: say it once an
+	 * hour, not as a refused ban each time. */
+	if (bans_parse_addr(addr, &fam, a, err, sizeof(err)) == 0 &&
+	    bans_is_management(e->policy, fam, a)) {
+		if (time(NULL) - told >= 3600) {
+			told = time(NULL);
+			log_warn("console: login failures from %s, a "
+			    "firewall.management address: locked, never "
+			    "banned", addr);
+		}
+		return;
+	}
 	if (engine_ban(e, addr, seconds, reason, "console", err,
 	    sizeof(err)) < 0)
 		log_warn("console: not banning %s: %s", addr, err);
