@@ -1756,6 +1756,7 @@ handle_request(struct evhttp_request *req, struct console *c, bool tls)
 	const char *path;
 	bool known = false;
 	char *dec;
+	size_t declen = 0;
 	int method = evhttp_request_get_command(req);
 
 	c->n_requests++;
@@ -1791,10 +1792,10 @@ handle_request(struct evhttp_request *req, struct console *c, bool tls)
 	snprintf(r->from, sizeof(r->from), "console %s", r->addr);
 	u = uri != NULL ? evhttp_uri_parse_with_flags(uri, 0) : NULL;
 	path = u != NULL ? evhttp_uri_get_path(u) : NULL;
-	dec = path != NULL ? evhttp_uridecode(path, 0, NULL) : NULL;
-	if (dec == NULL || dec[0] != '/' || strlen(dec) >= sizeof(r->path) ||
-	    strstr(dec, "..") != NULL || strchr(dec, '\0') != dec +
-	    strlen(dec)) {
+	dec = path != NULL ? evhttp_uridecode(path, 0, &declen) : NULL;
+	/* A %00 would cut the path short of what was checked. */
+	if (dec == NULL || dec[0] != '/' || strlen(dec) != declen ||
+	    declen >= sizeof(r->path) || strstr(dec, "..") != NULL) {
 		free(dec);
 		if (u != NULL)
 			evhttp_uri_free(u);
