@@ -944,7 +944,7 @@ static void listeners_update(struct console *c);
  */
 int
 console_cert_install(struct console *c, const char *cert, size_t clen,
-    const char *key, size_t klen, char *err, size_t errlen)
+    const char *key, size_t klen, bool save, char *err, size_t errlen)
 {
 	struct tls_config tc;
 	struct certs_info *info;
@@ -978,8 +978,9 @@ console_cert_install(struct console *c, const char *cert, size_t clen,
 	nkey[klen] = '\0';
 	/* The key first: a crash between the two leaves a certificate that
 	 * does not match, which the next start replaces. */
-	if (state_write(c, CONSOLE_KEY_FILE, key, klen, NULL, NULL) < 0 ||
-	    state_write(c, CONSOLE_CERT_FILE, cert, clen, NULL, NULL) < 0)
+	if (save && (state_write(c, CONSOLE_KEY_FILE, key, klen, NULL,
+	    NULL) < 0 || state_write(c, CONSOLE_CERT_FILE, cert, clen, NULL,
+	    NULL) < 0))
 		log_error("console: saving the certificate: %s (it is served "
 		    "until the next start)", strerror(errno));
 	cert_free(c);
@@ -1087,7 +1088,7 @@ cert_generated(void *ctx, int status, char *pem, size_t len)
 	}
 	if ((cert == NULL && certs_self_signed(&rq, &cert, &clen, err,
 	    sizeof(err)) < 0) ||
-	    console_cert_install(c, cert, clen, pem, len, err,
+	    console_cert_install(c, cert, clen, pem, len, true, err,
 	    sizeof(err)) < 0) {
 		log_error("console: self-signed certificate: %s", err);
 		if (g->r != NULL)
@@ -1204,7 +1205,7 @@ cert_load(struct console *c)
 		goto generate;
 	}
 	certs_info_free(info);
-	if (console_cert_install(c, cert, clen, key, klen, err,
+	if (console_cert_install(c, cert, clen, key, klen, false, err,
 	    sizeof(err)) < 0) {
 		log_error("console: the stored certificate is not usable (%s):"
 		    " generating a new one", err);

@@ -1323,7 +1323,7 @@ post_cert_import(struct console *c, struct console_req *r)
 		memcpy(keycopy, in.key_pem, in.key_len);
 		keycopy[in.key_len] = '\0';
 		if (console_cert_install(c, all, strlen(all), keycopy,
-		    in.key_len, err, sizeof(err)) < 0) {
+		    in.key_len, true, err, sizeof(err)) < 0) {
 			free(all);
 			sodium_memzero(keycopy, in.key_len);
 			free(keycopy);

@@ -206,8 +206,10 @@ void console_session_end(struct console *c, struct console_session *s);
 void console_set_cookie(struct console_req *r, const char *value,
     bool clear);
 void console_cert_generate(struct console *c, struct console_req *r);
+/* Serve cert and key from now on (save: also keep them in the state
+ * directory).  0, or -1 with err and the old certificate still served. */
 int console_cert_install(struct console *c, const char *cert, size_t clen,
-    const char *key, size_t klen, char *err, size_t errlen);
+    const char *key, size_t klen, bool save, char *err, size_t errlen);
 void console_emit_account_events(struct console *c, unsigned events,
     const char *name, const char *who, const char *from);
 void console_hash_start(struct console_req *r, void (*done)(
