@@ -306,15 +306,46 @@ addr_of(const struct sockaddr_storage *ss, char *addr, uint16_t *port,
 	}
 }
 
+/*
+ * A new connection from ss (addr as text) to lport, with `same` others
+ * from the same source already open: refused at
+ * console.max_connections_per_source or by the accessible-IP list
+ * (logged at most every REFUSED_LOG_S).  The same rule for both ports.
+ */
+static bool
+source_refused(struct console *c, const struct sockaddr_storage *ss,
+    const char *addr, unsigned same, uint16_t lport, const char *service)
+{
+	static time_t last_log;
+	bool quiet = time(NULL) - last_log < REFUSED_LOG_S;
+	char why[256];
+
+	if (same >= c->max_conns_per_source) {
+		if (!quiet)
+			log_warn("console: %s has %u connections to %s "
+			    "(console.max_connections_per_source): refused",
+			    addr, same, service);
+	} else if (c->ops->admit != NULL && !c->ops->admit(c->ops->arg,
+	    (const struct sockaddr *)ss, lport, why, sizeof(why))) {
+		if (!quiet)
+			eventlog_emit(EVENTLOG_NETWORK, EVENTLOG_WARNING,
+			    EVENTLOG_CLIENT_REFUSED, "address", addr,
+			    "service", service, "rule", why, NULL);
+	} else
+		return false;
+	c->n_refused++;
+	if (!quiet)
+		last_log = time(NULL);
+	return true;
+}
+
 static void
 conn_check(evutil_socket_t unused, short what, void *arg)
 {
-	static time_t last_log;
 	struct console_conn *cc = arg, *o;
 	struct console *c = cc->c;
 	struct sockaddr_storage ss, ls;
 	socklen_t len = sizeof(ss), llen = sizeof(ls);
-	char why[256];
 	unsigned same = 0;
 	int fd = bufferevent_getfd(cc->bev);
 
@@ -336,27 +367,7 @@ conn_check(evutil_socket_t unused, short what, void *arg)
 		if (o != cc && o->checked && o->src.family == cc->src.family &&
 		    memcmp(o->src.addr, cc->src.addr, 16) == 0)
 			same++;
-	if (same >= c->max_conns_per_source) {
-		c->n_refused++;
-		if (time(NULL) - last_log >= REFUSED_LOG_S) {
-			last_log = time(NULL);
-			log_warn("console: %s has %u connections "
-			    "(console.max_connections_per_source): refused",
-			    cc->addr, same);
-		}
-		conn_kill(cc);
-		return;
-	}
-	if (c->ops->admit != NULL && !c->ops->admit(c->ops->arg,
-	    (const struct sockaddr *)&ss, cc->lport, why, sizeof(why))) {
-		c->n_refused++;
-		if (time(NULL) - last_log >= REFUSED_LOG_S) {
-			last_log = time(NULL);
-			eventlog_emit(EVENTLOG_NETWORK, EVENTLOG_WARNING,
-			    EVENTLOG_CLIENT_REFUSED, "address", cc->addr,
-			    "service", cc->tls ? "https" : "http",
-			    "rule", why, NULL);
-		}
+	if (source_refused(c, &ss, cc->addr, same, cc->lport, "https")) {
 		conn_kill(cc);
 		return;
 	}
@@ -1404,14 +1415,13 @@ static void
 redirect_accept(struct evconnlistener *l, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
-	static time_t last_log;
 	struct console *c = arg;
 	struct console_redirect *rd, *o;
 	struct sockaddr_storage ss, ls;
 	socklen_t llen = sizeof(ls);
 	struct timeval tv = { c->request_timeout_s, 0 };
 	uint16_t port, lport = c->http_port;
-	char why[256], laddr[CONSOLE_ADDR_TEXT];
+	char laddr[CONSOLE_ADDR_TEXT];
 	struct accounts_source dummy;
 	unsigned same = 0;
 
@@ -1430,16 +1440,7 @@ redirect_accept(struct evconnlistener *l, evutil_socket_t fd,
 		if (o->src.family == rd->src.family &&
 		    memcmp(o->src.addr, rd->src.addr, 16) == 0)
 			same++;
-	if (same >= c->max_conns_per_source || (c->ops->admit != NULL &&
-	    !c->ops->admit(c->ops->arg, (const struct sockaddr *)&ss, lport,
-	    why, sizeof(why)))) {
-		c->n_refused++;
-		if (time(NULL) - last_log >= REFUSED_LOG_S) {
-			last_log = time(NULL);
-			log_warn("console: %s refused on the http port (%s)",
-			    rd->addr, same >= c->max_conns_per_source ?
-			    "console.max_connections_per_source" : why);
-		}
+	if (source_refused(c, &ss, rd->addr, same, lport, "http")) {
 		evutil_closesocket(fd);
 		free(rd);
 		return;

@@ -109,17 +109,27 @@ ctl_done(void *ctx, json_t *reply)
 	json_decref(reply);
 }
 
+/* Run a control command for r; done gets the ctl reply (ctl_done turns
+ * it into the HTTP answer).  args is stolen. */
+static void
+run_command_cb(struct console *c, struct console_req *r, enum ctl_cmd cmd,
+    json_t *args, console_reply_fn done)
+{
+	char ssh[160];
+
+	/* SSH_CONNECTION's form, for the apply's lock-out check. */
+	snprintf(ssh, sizeof(ssh), "%s %u %s %u", r->addr, r->port, r->laddr,
+	    r->lport);
+	c->ops->command(c->ops->arg, cmd, args, r->who, r->from, ssh, done,
+	    r);
+	json_decref(args);
+}
+
 static void
 run_command(struct console *c, struct console_req *r, enum ctl_cmd cmd,
     json_t *args)
 {
-	char ssh[160];
-
-	snprintf(ssh, sizeof(ssh), "%s %u %s %u", r->addr, r->port, r->laddr,
-	    r->lport);
-	c->ops->command(c->ops->arg, cmd, args, r->who, r->from, ssh,
-	    ctl_done, r);
-	json_decref(args);
+	run_command_cb(c, r, cmd, args, ctl_done);
 }
 
 /* ---- sessions and sign-in ------------------------------------------- */
@@ -1120,11 +1130,8 @@ events_export_done(void *ctx, json_t *reply)
 static void
 get_events_export(struct console *c, struct console_req *r)
 {
-	json_t *args = json_pack("{s:I}", "limit", (json_int_t)100000);
-
-	c->ops->command(c->ops->arg, CTL_LOG, args, r->who, r->from, NULL,
-	    events_export_done, r);
-	json_decref(args);
+	run_command_cb(c, r, CTL_LOG, json_pack("{s:I}", "limit",
+	    (json_int_t)100000), events_export_done);
 }
 
 static void
@@ -1148,11 +1155,8 @@ policy_export_done(void *ctx, json_t *reply)
 static void
 get_policy_export(struct console *c, struct console_req *r)
 {
-	json_t *args = json_object();
-
-	c->ops->command(c->ops->arg, CTL_POLICY_SHOW, args, r->who, r->from,
-	    NULL, policy_export_done, r);
-	json_decref(args);
+	run_command_cb(c, r, CTL_POLICY_SHOW, json_object(),
+	    policy_export_done);
 }
 
 static void
@@ -1210,18 +1214,10 @@ post_policy_apply(struct console *c, struct console_req *r)
 		    "required; \"confirm_within\" is seconds");
 		return;
 	}
-	{
-		char ssh[160];
-		json_t *args = json_pack("{s:O,s:s,s:I}", "content",
-		    json_object_get(r->body, "content"), "name", "upload",
-		    "confirm_within", cw != NULL ? json_integer_value(cw) : 0);
-
-		snprintf(ssh, sizeof(ssh), "%s %u %s %u", r->addr, r->port,
-		    r->laddr, r->lport);
-		c->ops->command(c->ops->arg, CTL_POLICY_APPLY, args, r->who,
-		    r->from, ssh, imported_done, r);
-		json_decref(args);
-	}
+	run_command_cb(c, r, CTL_POLICY_APPLY, json_pack("{s:O,s:s,s:I}",
+	    "content", json_object_get(r->body, "content"), "name", "upload",
+	    "confirm_within", cw != NULL ? json_integer_value(cw) : 0),
+	    imported_done);
 }
 
 static void
