@@ -586,35 +586,44 @@ console_set_cookie(struct console_req *r, const char *value, bool clear)
 	    "Set-Cookie", buf);
 }
 
+/* name's value in one Cookie header (RFC 6265 5.4: "a=b; c=d"), copied
+ * to out (n bytes); NULL when absent or too long. */
+const char *
+console_cookie_find(const char *header, const char *name, char *out,
+    size_t n)
+{
+	size_t wl = strlen(name);
+	const char *p;
+
+	for (p = header; *p != '\0'; ) {
+		size_t len;
+
+		while (*p == ' ' || *p == ';')
+			p++;
+		len = strcspn(p, ";");
+		if (len > wl && strncmp(p, name, wl) == 0 && p[wl] == '=' &&
+		    len - wl - 1 < n) {
+			memcpy(out, p + wl + 1, len - wl - 1);
+			out[len - wl - 1] = '\0';
+			return out;
+		}
+		p += len;
+	}
+	return NULL;
+}
+
 /* The session cookie's value from the Cookie header(s), or NULL. */
 static const char *
 cookie_value(struct evhttp_request *req, bool tls, char *out, size_t n)
 {
-	const char *want = tls ? COOKIE_TLS : COOKIE_PLAIN;
-	size_t wl = strlen(want);
 	struct evkeyvalq *h = evhttp_request_get_input_headers(req);
 	struct evkeyval *kv;
 
-	TAILQ_FOREACH(kv, h, next) {
-		const char *p;
-
-		if (evutil_ascii_strcasecmp(kv->key, "Cookie") != 0)
-			continue;
-		for (p = kv->value; *p != '\0'; ) {
-			size_t len;
-
-			while (*p == ' ' || *p == ';')
-				p++;
-			len = strcspn(p, ";");
-			if (len > wl && strncmp(p, want, wl) == 0 &&
-			    p[wl] == '=' && len - wl - 1 < n) {
-				memcpy(out, p + wl + 1, len - wl - 1);
-				out[len - wl - 1] = '\0';
-				return out;
-			}
-			p += len;
-		}
-	}
+	TAILQ_FOREACH(kv, h, next)
+		if (evutil_ascii_strcasecmp(kv->key, "Cookie") == 0 &&
+		    console_cookie_find(kv->value, tls ? COOKIE_TLS :
+		    COOKIE_PLAIN, out, n) != NULL)
+			return out;
 	return NULL;
 }
 
@@ -1240,8 +1249,8 @@ generate:
  * header when it is a plain host name or address (a port dropped),
  * otherwise the device name.
  */
-static void
-redirect_location(const struct console *c, const char *host,
+void
+console_redirect_location(const struct console *c, const char *host,
     const char *path, char *loc, size_t n)
 {
 	char hostname[256];
@@ -1281,6 +1290,44 @@ redirect_location(const struct console *c, const char *host,
  * timeout is per read, and libevent 2.1 gives no hook at accept).
  */
 #define REDIRECT_HEAD_MAX 8192
+
+int
+console_parse_head(const char *buf, size_t len, char *path, size_t pathlen,
+    char *host, size_t hostlen)
+{
+	char head[REDIRECT_HEAD_MAX + 1], *line, *save, *sp;
+	bool ok = false;
+
+	if (len > REDIRECT_HEAD_MAX)
+		len = REDIRECT_HEAD_MAX;
+	memcpy(head, buf, len);
+	head[len] = '\0';      /* an embedded NUL only ends it early */
+	snprintf(path, pathlen, "/");
+	snprintf(host, hostlen, "%s", "");
+	/* "METHOD SP TARGET SP HTTP/1.x", then header lines. */
+	line = strtok_r(head, "\r\n", &save);
+	if (line != NULL && (sp = strchr(line, ' ')) != NULL) {
+		char *t = sp + 1, *e = strchr(t, ' ');
+
+		if (e != NULL && strncmp(e + 1, "HTTP/1.", 7) == 0) {
+			ok = true;
+			*e = '\0';
+			/* Only a safe origin-form target is kept. */
+			if (t[0] == '/' && strlen(t) < pathlen &&
+			    t[strspn(t, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJ"
+			    "KLMNOPQRSTUVWXYZ0123456789/._~-%?=&+")] == '\0')
+				snprintf(path, pathlen, "%s", t);
+		}
+	}
+	while (ok && (line = strtok_r(NULL, "\r\n", &save)) != NULL)
+		if (evutil_ascii_strncasecmp(line, "Host:", 5) == 0) {
+			const char *v = line + 5;
+
+			v += strspn(v, " \t");
+			snprintf(host, hostlen, "%s", v);
+		}
+	return ok ? 0 : -1;
+}
 
 struct console_redirect {
 	struct console *c;
@@ -1351,10 +1398,9 @@ redirect_read(struct bufferevent *bev, void *arg)
 	struct console *c = rd->c;
 	struct evbuffer *in = bufferevent_get_input(bev);
 	struct evbuffer_ptr end = evbuffer_search(in, "\r\n\r\n", 4, NULL);
-	char head[REDIRECT_HEAD_MAX + 1], path[512], host[256], loc[800];
-	char *line, *save, *sp;
+	char head[REDIRECT_HEAD_MAX], path[512], host[256], loc[800];
 	size_t len;
-	bool ok = false;
+	bool ok;
 
 	if (end.pos < 0) {
 		if (evbuffer_get_length(in) >= REDIRECT_HEAD_MAX)
@@ -1362,34 +1408,11 @@ redirect_read(struct bufferevent *bev, void *arg)
 		return;
 	}
 	len = (size_t)end.pos;
-	if (len > REDIRECT_HEAD_MAX)
-		len = REDIRECT_HEAD_MAX;
+	if (len > sizeof(head))
+		len = sizeof(head);
 	evbuffer_copyout(in, head, len);
-	head[len] = '\0';
-	snprintf(path, sizeof(path), "/");
-	host[0] = '\0';
-	/* "METHOD SP TARGET SP HTTP/1.x", then header lines. */
-	line = strtok_r(head, "\r\n", &save);
-	if (line != NULL && (sp = strchr(line, ' ')) != NULL) {
-		char *t = sp + 1, *e = strchr(t, ' ');
-
-		if (e != NULL && strncmp(e + 1, "HTTP/1.", 7) == 0) {
-			ok = true;
-			*e = '\0';
-			/* Only a safe origin-form target is kept. */
-			if (t[0] == '/' && strlen(t) < sizeof(path) &&
-			    t[strspn(t, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJ"
-			    "KLMNOPQRSTUVWXYZ0123456789/._~-%?=&+")] == '\0')
-				snprintf(path, sizeof(path), "%s", t);
-		}
-	}
-	while (ok && (line = strtok_r(NULL, "\r\n", &save)) != NULL)
-		if (evutil_ascii_strncasecmp(line, "Host:", 5) == 0) {
-			const char *v = line + 5;
-
-			v += strspn(v, " \t");
-			snprintf(host, sizeof(host), "%.255s", v);
-		}
+	ok = console_parse_head(head, len, path, sizeof(path), host,
+	    sizeof(host)) == 0;
 	evbuffer_drain(in, evbuffer_get_length(in));
 	bufferevent_disable(bev, EV_READ);
 	event_del(rd->timer);
@@ -1403,7 +1426,7 @@ redirect_read(struct bufferevent *bev, void *arg)
 		    "HTTP/1.1 403 Forbidden\r\n%s\r\n", redirect_headers);
 		return;
 	}
-	redirect_location(c, host[0] != '\0' ? host : NULL, path, loc,
+	console_redirect_location(c, host[0] != '\0' ? host : NULL, path, loc,
 	    sizeof(loc));
 	evbuffer_add_printf(bufferevent_get_output(bev),
 	    "HTTP/1.1 308 Permanent Redirect\r\nLocation: %s\r\n%s"
@@ -1819,7 +1842,7 @@ handle_request(struct evhttp_request *req, struct console *c, bool tls)
 			    "over HTTPS, which is disabled");
 			return;
 		}
-		redirect_location(c, evhttp_find_header(
+		console_redirect_location(c, evhttp_find_header(
 		    evhttp_request_get_input_headers(req), "Host"), r->path,
 		    loc, sizeof(loc));
 		evhttp_add_header(evhttp_request_get_output_headers(req),

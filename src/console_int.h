@@ -215,6 +215,20 @@ void console_emit_account_events(struct console *c, unsigned events,
 void console_hash_start(struct console_req *r, void (*done)(
     struct console_req *, int, const char *));
 
+/* Parsers of untrusted header text (fuzz_console_http). */
+/* name's value in one Cookie header into out (n bytes), or NULL. */
+const char *console_cookie_find(const char *header, const char *name,
+    char *out, size_t n);
+/* A request head (len bytes, up to the blank line): 0 when it starts
+ * with "METHOD SP TARGET SP HTTP/1.x", with path (a safe origin-form
+ * target, else "/") and host (the Host header, "" when none) filled;
+ * -1 otherwise.  The first 8192 bytes are looked at. */
+int console_parse_head(const char *buf, size_t len, char *path,
+    size_t pathlen, char *host, size_t hostlen);
+/* https://HOST[:PORT]PATH for a clear-text request (host may be NULL). */
+void console_redirect_location(const struct console *c, const char *host,
+    const char *path, char *loc, size_t n);
+
 /* console_api.c */
 void console_api_ctl(struct console *c, struct console_req *r,
     enum ctl_cmd cmd);
