@@ -385,7 +385,6 @@ conn_gone(void *arg)
 			*pp = cc->next;
 			break;
 		}
-	c->n_conns--;
 	if (cc->busy != NULL) {
 		cc->busy->req = NULL;
 		cc->busy->cc = NULL;
@@ -413,7 +412,6 @@ conn_new(struct console *c, struct event_base *base)
 	cc->tls = true;
 	cc->next = c->conns;
 	c->conns = cc;
-	c->n_conns++;
 	tls_bufferevent_on_free(bev, conn_gone, cc);
 	/* evhttp sets the socket right after this returns. */
 	cc->timer = evtimer_new(base, conn_check, cc);
@@ -686,7 +684,6 @@ state_write(struct console *c, const char *name, const void *buf, size_t len,
 		free(w);
 		return -1;
 	}
-	c->writes++;
 	if (busy != NULL)
 		*busy = true;
 	return 0;
@@ -698,7 +695,6 @@ state_written(void *ctx, int status, const char *msg)
 	struct state_write *w = ctx;
 	struct console *c = w->c;
 
-	c->writes--;
 	if (status != 0) {
 		log_error("console: saving %s: %s", w->name, msg);
 		eventlog_emit(EVENTLOG_SYSTEM, EVENTLOG_ERR,
@@ -2109,7 +2105,6 @@ accounts_start(struct console *c)
 		 * to whoever comes first. */
 		log_error("console: %s: sign-in disabled until the file is "
 		    "fixed or removed", err);
-		c->accounts_broken = true;
 		return;
 	}
 	if (accounts_setup_needed(c->accounts) &&
@@ -2171,7 +2166,6 @@ console_configure(struct console *c, const struct policy *p,
 	c->serve_over_http = p->console.serve_over_http;
 	c->session_idle_s = p->console.session_idle_s;
 	c->session_lifetime_s = p->console.session_lifetime_s;
-	c->max_sessions = p->console.max_sessions;
 	c->max_conns_per_source = p->console.max_conns_per_source;
 	c->request_timeout_s = p->console.request_timeout_s;
 	c->max_body = p->console.max_body_bytes;

@@ -146,14 +146,13 @@ struct console {
 	struct console_listen listen[CONSOLE_MAX_LISTEN];
 	uint32_t next_token;
 	struct console_conn *conns;
-	unsigned n_conns;
 	struct console_redirect *redirects;
 
 	/* From the policy. */
 	const struct policy *policy;    /* the running one (borrowed) */
 	uint16_t https_port, http_port;         /* 0 = disabled */
 	bool serve_over_http;
-	uint32_t session_idle_s, session_lifetime_s, max_sessions;
+	uint32_t session_idle_s, session_lifetime_s;
 	uint32_t max_conns_per_source, request_timeout_s, max_body;
 	int tls_min_version;
 	uint32_t max_handshakes, handshakes_per_s;
@@ -165,7 +164,6 @@ struct console {
 	struct accounts_config acfg;
 	struct accounts *accounts;
 	struct accounts_common *common;
-	bool accounts_broken;           /* the file would not load */
 
 	struct console_session *sessions;       /* max_sessions slots */
 	size_t n_session_slots;
@@ -180,7 +178,6 @@ struct console {
 	struct event *cert_timer;       /* daily expiry check */
 
 	unsigned hashing;               /* Argon2id jobs at the monitor */
-	unsigned writes;                /* state files at the monitor */
 	bool accounts_writing, accounts_again;
 	bool tokens_writing, tokens_again;
 	long clock_offset;              /* test hooks */
