@@ -46,11 +46,6 @@
 #include "registry.h"
 #include "tls.h"
 
-/* Argon2id cost of new hashes: libsodium's interactive level (t=2,
- * 64 MiB), above OWASP's minimum; stored in each hash. */
-#define HASH_OPSLIMIT   crypto_pwhash_OPSLIMIT_INTERACTIVE
-#define HASH_MEMLIMIT   crypto_pwhash_MEMLIMIT_INTERACTIVE
-
 #define COOKIE_TLS      "__Host-sluice_session"
 #define COOKIE_PLAIN    "sluice_session"
 #define CERT_CHECK_S    3600
@@ -880,11 +875,6 @@ console_emit_account_events(struct console *c, unsigned ev,
 
 /* ---- hashing at the monitor ----------------------------------------- */
 
-struct hash_job {
-	struct console_req *r;
-	void (*done)(struct console_req *, int, const char *);
-};
-
 static void
 hash_done(void *ctx, int status, const char *hash)
 {
@@ -900,20 +890,38 @@ hash_done(void *ctx, int status, const char *hash)
 	r->hash_cb(r, status, hash);
 }
 
+/* The Argon2id cost of new hashes: password_policy.hash (libsodium's
+ * interactive level until a policy is applied). */
+void
+console_hash_cost(const struct console *c, unsigned long long *opslimit,
+    size_t *memlimit)
+{
+	*opslimit = crypto_pwhash_OPSLIMIT_INTERACTIVE;
+	*memlimit = crypto_pwhash_MEMLIMIT_INTERACTIVE;
+	if (c->policy != NULL) {
+		*opslimit = c->policy->password_policy.hash.time_cost;
+		*memlimit = (size_t)c->policy->password_policy.hash.memory_mib
+		    << 20;
+	}
+}
+
 /* Hash r->secret at the monitor, then done(r, status, hash). */
 void
 console_hash_start(struct console_req *r,
     void (*done)(struct console_req *, int, const char *))
 {
 	struct console *c = r->c;
+	unsigned long long ops;
+	size_t mem;
 
 	if (c->hashing >= CONSOLE_HASH_INFLIGHT) {
 		console_error(r, 429, "busy: try again in a second");
 		return;
 	}
 	r->hash_cb = done;
-	if (c->ops->hash(c->ops->arg, r->secret, r->secret_len, hash_done,
-	    r) < 0) {
+	console_hash_cost(c, &ops, &mem);
+	if (c->ops->hash(c->ops->arg, r->secret, r->secret_len, ops, mem,
+	    hash_done, r) < 0) {
 		console_error(r, 503, "the password service is unavailable");
 		return;
 	}

@@ -49,9 +49,10 @@ struct console_ops {
 	/* A listening TCP socket: console_fd_ready(token, ...) later. */
 	int (*open_listen)(void *arg, int family, uint16_t port,
 	    uint32_t token);
-	/* Argon2id in the monitor (crypto_pwhash_str with the store's
-	 * cost); done gets 0 and the hash, or an errno value. */
+	/* Argon2id in the monitor (crypto_pwhash_str at this cost); done
+	 * gets 0 and the hash, or an errno value. */
 	int (*hash)(void *arg, const char *password, size_t len,
+	    unsigned long long opslimit, size_t memlimit,
 	    console_hash_fn done, void *ctx);
 	/* done's status: 0 match, EACCES no match, else could not verify. */
 	int (*verify)(void *arg, const char *hash, const char *password,

@@ -238,6 +238,8 @@ login_verified(void *ctx, int status, const char *msg)
 	struct console *c = r->c;
 	struct accounts_result res;
 	char name[ACCOUNTS_NAME_MAX + 1];
+	unsigned long long ops;
+	size_t mem;
 	bool rehash;
 
 	(void)msg;
@@ -261,9 +263,8 @@ login_verified(void *ctx, int status, const char *msg)
 			login_failed_reply(c, r, &res);
 		return;
 	}
-	rehash = crypto_pwhash_str_needs_rehash(r->att.hash,
-	    crypto_pwhash_OPSLIMIT_INTERACTIVE,
-	    crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0;
+	console_hash_cost(c, &ops, &mem);
+	rehash = crypto_pwhash_str_needs_rehash(r->att.hash, ops, mem) != 0;
 	log_info("console: %s signed in from %s", name, r->from);
 	if (rehash && r->secret != NULL && c->hashing <
 	    CONSOLE_HASH_INFLIGHT) {

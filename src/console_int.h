@@ -209,6 +209,8 @@ int console_cert_install(struct console *c, const char *cert, size_t clen,
     const char *key, size_t klen, bool save, char *err, size_t errlen);
 void console_emit_account_events(struct console *c, unsigned events,
     const char *name, const char *who, const char *from);
+void console_hash_cost(const struct console *c,
+    unsigned long long *opslimit, size_t *memlimit);
 void console_hash_start(struct console_req *r, void (*done)(
     struct console_req *, int, const char *));
 

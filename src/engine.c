@@ -1959,7 +1959,8 @@ con_hash_done(struct engine *e, int status, const void *body, int fd,
 
 static int
 con_hash(void *arg, const char *password, size_t len,
-    console_hash_fn done, void *ctx)
+    unsigned long long opslimit, size_t memlimit, console_hash_fn done,
+    void *ctx)
 {
 	struct priv_hash h;
 	struct con_job *j;
@@ -1971,8 +1972,8 @@ con_hash(void *arg, const char *password, size_t len,
 	}
 	j->hash_done = done;
 	memset(&h, 0, sizeof(h));
-	h.opslimit = crypto_pwhash_OPSLIMIT_INTERACTIVE;
-	h.memlimit = crypto_pwhash_MEMLIMIT_INTERACTIVE;
+	h.opslimit = opslimit;
+	h.memlimit = memlimit;
 	h.password_len = (uint32_t)len;
 	memcpy(h.password, password, len);
 	rc = priv_request(arg, PRIV_HASH_PASSWORD, &h, sizeof(h), -1,

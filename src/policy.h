@@ -320,6 +320,10 @@ struct policy {
 		unsigned history;              /* 0..24 previous passwords refused */
 		bool reject_common;
 		struct {
+			unsigned time_cost;        /* Argon2id passes, 2..8 */
+			unsigned memory_mib;       /* Argon2id memory, 19..256 */
+		} hash;
+		struct {
 			bool enabled;
 			unsigned attempts;         /* 1..100 failures ... */
 			unsigned window_s;         /* ... within this many seconds ... */

@@ -197,13 +197,16 @@ fake_open_listen(void *arg, int family, uint16_t port, uint32_t token)
 }
 
 static int
-fake_hash(void *arg, const char *password, size_t len, console_hash_fn done,
+fake_hash(void *arg, const char *password, size_t len,
+    unsigned long long opslimit, size_t memlimit, console_hash_fn done,
     void *ctx)
 {
 	struct job *j;
 
 	(void)arg;
 	(void)password;
+	if (opslimit < 2 || memlimit < (19u << 20))
+		abort();        /* never below the policy's floor */
 	if (len > ACCOUNTS_PASSWORD_MAX)
 		abort();        /* the console checks lengths first */
 	if (flags & F_MONITOR_DOWN)

@@ -37,6 +37,9 @@
 #    Unknown account and wrong password: same status and body, and the
 #    medians of 7 timed tries each differ by less than 50 % (Argon2id
 #    runs for both).
+#    5c: PATCH password_policy.hash to 3 passes and 32 MiB (16 MiB -> 422);
+#    locky's next sign-in redoes its stored hash at that cost
+#    (accounts.json), and the redone hash verifies.
 #  6 roles: an account an admin creates must change its password: GET
 #    /api/v1/status -> 403 "change your password first"; PUT
 #    /api/v1/session/password -> 204, then 200; a user's PUT
@@ -506,6 +509,44 @@ PY
 echo "   $out"
 clock 301
 ok "5b unknown account and wrong password alike"
+
+# 5c password_policy.hash: a stored hash made at another cost is redone,
+# with the password just given, at the account's next sign-in.
+hash_of() { # NAME: its stored hash, from the monitor-written file
+	python3 -c 'import json, sys
+for a in json.load(open(sys.argv[1]))["accounts"]:
+    if a["name"] == sys.argv[2]: print(a["hash"])' "$STATE/accounts.json" "$1"
+}
+case $(hash_of locky) in
+'$argon2id$v=19$m=65536,t=2,p=1$'*) ;;
+*) bad "locky's hash is not at the default cost: $(hash_of locky)" ;;
+esac
+admin_login
+api PATCH /api/v1/password-policy '{"hash":{"memory_mib":16}}'
+expect 422 "PATCH password-policy hash.memory_mib 16 (below the floor)"
+grep -q 'memory_mib: 16 is out of range' "$T/body" || bad "422 says: $(body)"
+api PATCH /api/v1/password-policy '{"hash":{"time_cost":3,"memory_mib":32}}'
+expect 200 "PATCH password-policy hash 3 passes, 32 MiB"
+CK= CS=
+login locky "$OP_PW"
+expect 200 "locky signs in with a hash of the old cost"
+for _ in $(seq 50); do
+	case $(hash_of locky) in '$argon2id$v=19$m=32768,t=3,p=1$'*) break ;; esac
+	sleep 0.1
+done
+case $(hash_of locky) in
+'$argon2id$v=19$m=32768,t=3,p=1$'*) ;;
+*) bad "locky's hash was not redone at the new cost: $(hash_of locky)" ;;
+esac
+login locky "$OP_PW"
+expect 200 "locky signs in against the redone hash"
+login locky "wrong-$OP_PW"
+expect 401 "a wrong password against the redone hash"
+admin_login
+api PATCH /api/v1/password-policy '{"hash":{"time_cost":2,"memory_mib":64}}'
+expect 200 "PATCH password-policy hash back to the default"
+clock 301
+ok "5c a changed hash cost is applied at the next sign-in"
 
 # =====================================================================
 # 6 roles and the first password change

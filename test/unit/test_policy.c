@@ -169,6 +169,12 @@ static const struct bad_case bad_cases[] = {
 	{ "password_policy:\n  lockout:\n    window_s: 86401\n",
 	  "t.yaml:3:15: password_policy.lockout.window_s: 86401 is out of "
 	  "range (expected 1..86400)" },
+	{ "password_policy:\n  hash:\n    memory_mib: 16\n",
+	  "t.yaml:3:17: password_policy.hash.memory_mib: 16 is out of range "
+	  "(expected 19..256)" },
+	{ "password_policy:\n  hash:\n    time_cost: 9\n",
+	  "t.yaml:3:16: password_policy.hash.time_cost: 9 is out of range "
+	  "(expected 2..8)" },
 	{ "dos_defense:\n  syn_flood:\n    rate: 1000001\n",
 	  "t.yaml:3:11: dos_defense.syn_flood.rate: 1000001 is out of range "
 	  "(expected 1..1000000)" },
@@ -877,6 +883,8 @@ assert_hardened(const struct policy *p)
 	assert_int_equal(p->password_policy.lockout.attempts, 5);
 	assert_int_equal(p->password_policy.lockout.window_s, 300);
 	assert_int_equal(p->password_policy.lockout.duration_s, 600);
+	assert_int_equal(p->password_policy.hash.time_cost, 2);
+	assert_int_equal(p->password_policy.hash.memory_mib, 64);
 	assert_string_equal(p->login_message, "");
 	assert_int_equal(p->console.session_idle_s, 600);
 	assert_int_equal(p->console.session_lifetime_s, 14400);
