@@ -254,21 +254,73 @@ engine_notify(struct engine *e, const char *state)
 
 struct diff_summary {
 	char text[512];
+	char diff[EVENTLOG_MAX_VALUE];  /* "key: old -> new; ..." */
 	size_t n;
 	json_t *list;     /* optional */
 };
+
+/* Keys whose values an event must not carry (none in today's schema). */
+static bool
+diff_secret(const char *path)
+{
+	static const char *const words[] = { "password", "secret",
+	    "community", "passphrase", "token" };
+	const char *last = strrchr(path, '.');
+
+	last = last != NULL ? last + 1 : path;
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strstr(last, words[i]) != NULL)
+			return true;
+	return false;
+}
+
+/* A value for the event's diff: at most 48 bytes, cut on a UTF-8
+ * boundary, control characters as spaces. */
+static void
+diff_value(char *out, size_t outlen, const char *v, bool secret)
+{
+	size_t n, i;
+
+	if (v == NULL || secret) {
+		snprintf(out, outlen, "%s", v == NULL ? "(none)" : "(hidden)");
+		return;
+	}
+	n = strlen(v);
+	if (n > 48) {
+		n = 48;
+		while (n > 0 && ((unsigned char)v[n] & 0xc0) == 0x80)
+			n--;
+	}
+	if (n + 4 > outlen)
+		n = outlen - 4;
+	for (i = 0; i < n; i++)
+		out[i] = (unsigned char)v[i] < 0x20 || v[i] == 0x7f ? ' ' : v[i];
+	snprintf(out + n, outlen - n, "%s", n < strlen(v) ? "..." : "");
+}
 
 static void
 diff_one(const char *path, const char *old, const char *new, void *arg)
 {
 	struct diff_summary *d = arg;
 	size_t used = strlen(d->text);
+	char ov[64], nv[64];
+	size_t dl = strlen(d->diff);
+	bool secret = diff_secret(path);
 
 	if (d->n < 8 && used + strlen(path) + 3 < sizeof(d->text))
 		snprintf(d->text + used, sizeof(d->text) - used, "%s%s",
 		    d->n ? ", " : "", path);
 	else if (d->n == 8 && used + 5 < sizeof(d->text))
 		snprintf(d->text + used, sizeof(d->text) - used, ", ...");
+	diff_value(ov, sizeof(ov), old, secret);
+	diff_value(nv, sizeof(nv), new, secret);
+	/* Whole entries only; "; ..." when the rest does not fit. */
+	if (dl + strlen(path) + strlen(ov) + strlen(nv) + 12 <
+	    sizeof(d->diff) - 6)
+		snprintf(d->diff + dl, sizeof(d->diff) - dl, "%s%s: %s -> %s",
+		    d->n ? "; " : "", path, ov, nv);
+	else if (dl < 3 || strcmp(d->diff + dl - 3, "...") != 0)
+		snprintf(d->diff + dl, sizeof(d->diff) - dl, "; ...");
 	d->n++;
 	if (d->list != NULL) {
 		json_t *o = json_object();
@@ -284,14 +336,15 @@ static void
 report_change(struct engine *e, const struct policy *old,
     const struct policy *new, const char *who, const char *from)
 {
-	struct diff_summary d = { "", 0, NULL };
+	struct diff_summary d = { .n = 0 };
 	char count[32];
 
 	policy_diff(old, new, diff_one, &d);
 	snprintf(count, sizeof(count), "%zu", d.n);
 	eventlog_emit(EVENTLOG_CONFIGURATION, EVENTLOG_NOTICE,
 	    EVENTLOG_CONFIG_CHANGED, "who", who, "from", from,
-	    "source", new->source, "changes", count, "keys", d.text, NULL);
+	    "source", new->source, "changes", count, "keys", d.text,
+	    "diff", d.diff, NULL);
 	log_info("policy changed by %s (%s): %zu keys: %s", who, from, d.n,
 	    d.text);
 }
@@ -520,7 +573,7 @@ change_finish(struct engine *e, struct change *c, int code, const char *why)
 		close(c->save_fd);
 	if (code == 0) {
 		json_t *result = json_object();
-		struct diff_summary d = { "", 0, json_array() };
+		struct diff_summary d = { .list = json_array() };
 
 		policy_diff(e->policy, c->new, diff_one, &d);
 		json_object_set_new(result, "changes", d.list);
@@ -1762,7 +1815,7 @@ ctl_handler(struct ctl_conn *conn, const struct ctl_request *req, void *arg)
 			struct policy *p = policy_load_buffer(name,
 			    json_string_value(content), json_string_length(content),
 			    basedir, &err);
-			struct diff_summary d = { "", 0, NULL };
+			struct diff_summary d = { .n = 0 };
 
 			if (p == NULL) {
 				ctl_conn_reply(conn, ctl_reply_error(

@@ -40,6 +40,8 @@ assert_contains "$(cat "$T/out")" "plant-7" "applied"
 expect_exit 0 ctl log --group configuration --json
 assert_contains "$(cat "$T/out")" "configuration-changed" "apply recorded"
 assert_contains "$(cat "$T/out")" "uid=" "apply records who"
+assert_contains "$(cat "$T/out")" "services.modbus-tcp.port: 502 -> 1502" \
+    "the event carries the diff"
 
 # Same again: nothing to do.
 expect_exit 0 ctl policy apply "$T/new.yaml"

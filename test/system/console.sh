@@ -46,7 +46,7 @@
 #    /api/v1/services/discovery -> 403, an admin's -> 200; a password
 #    the policy refuses -> 422 with "reasons".
 #  7 a PATCH /api/v1/dos-defense -> 200, a configuration-changed event
-#    naming the user and "console 127.0.0.1", `sluicectl policy show`
+#    naming the user, "console 127.0.0.1" and the diff (200 -> 157), `sluicectl policy show`
 #    has it; a bad value -> 422 with the policy error, nothing changed.
 #  8 deleting an account ends its sessions at once.
 #  9 API tokens: scope read: GET 200, PUT 403 (no CSRF needed); scope
@@ -585,8 +585,8 @@ CK=$ACK CS=$ACS api PATCH /api/v1/dos-defense '{"syn_flood":{"rate":157}}'
 expect 200 "PATCH dos-defense syn_flood.rate 157"
 events
 has_event configuration-changed \
-    'f.get("who") == "admin" and f.get("from") == "console 127.0.0.1" and "dos_defense.syn_flood.rate" in f.get("keys", "")' ||
-    bad "no configuration-changed event with who=admin from=\"console 127.0.0.1\""
+    'f.get("who") == "admin" and f.get("from") == "console 127.0.0.1" and "dos_defense.syn_flood.rate" in f.get("keys", "") and "dos_defense.syn_flood.rate: 200 -> 157" in f.get("diff", "")' ||
+    bad "no configuration-changed event with who=admin from=\"console 127.0.0.1\" and the diff"
 ctl policy show >"$T/show" || fail "policy show"
 grep -q 'rate: 157' "$T/show" || bad "policy show lacks rate 157"
 CK=$ACK CS=$ACS api PATCH /api/v1/dos-defense '{"syn_flood":{"rate":-5}}'
