@@ -255,6 +255,7 @@ engine_notify(struct engine *e, const char *state)
 struct diff_summary {
 	char text[512];
 	char diff[EVENTLOG_MAX_VALUE];  /* "key: old -> new; ..." */
+	bool diff_full;                 /* ends in "..." */
 	size_t n;
 	json_t *list;     /* optional */
 };
@@ -314,13 +315,16 @@ diff_one(const char *path, const char *old, const char *new, void *arg)
 		snprintf(d->text + used, sizeof(d->text) - used, ", ...");
 	diff_value(ov, sizeof(ov), old, secret);
 	diff_value(nv, sizeof(nv), new, secret);
-	/* Whole entries only; "; ..." when the rest does not fit. */
-	if (dl + strlen(path) + strlen(ov) + strlen(nv) + 12 <
-	    sizeof(d->diff) - 6)
+	/* Whole entries in order, then "; ..." for the rest. */
+	if (!d->diff_full && dl + strlen(path) + strlen(ov) + strlen(nv) +
+	    12 < sizeof(d->diff) - 6)
 		snprintf(d->diff + dl, sizeof(d->diff) - dl, "%s%s: %s -> %s",
 		    d->n ? "; " : "", path, ov, nv);
-	else if (dl < 3 || strcmp(d->diff + dl - 3, "...") != 0)
-		snprintf(d->diff + dl, sizeof(d->diff) - dl, "; ...");
+	else if (!d->diff_full) {
+		snprintf(d->diff + dl, sizeof(d->diff) - dl, "%s...",
+		    d->n ? "; " : "");
+		d->diff_full = true;
+	}
 	d->n++;
 	if (d->list != NULL) {
 		json_t *o = json_object();

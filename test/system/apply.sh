@@ -107,4 +107,26 @@ python3 -c 'import json,sys; assert "confirm_within_s" not in json.load(open(sys
 	|| fail "confirmation still pending after confirm"
 expect_exit 1 ctl policy confirm
 expect_exit 64 ctl policy apply --confirm-within 0 "$T/c2.yaml"
+
+# A change too big for one event: whole "key: old -> new" entries in
+# order, then "; ...", within the event's 1 KiB value cap.
+{
+	printf 'base: hardened\naccessible_ip:\n  activate: false\n  entries:\n'
+	for i in $(seq 1 40); do
+		printf '    - address: 10.9.0.%d\n      comment: "cell %d"\n' "$i" "$i"
+	done
+} >"$T/big.yaml"
+expect_exit 0 ctl policy apply "$T/big.yaml"
+expect_exit 0 ctl log --group configuration --json
+python3 - "$T/out" <<'PY' || fail "the big change's event diff"
+import json, re, sys
+evs = [e for e in json.load(open(sys.argv[1])) if e.get("event") == "configuration-changed"]
+f = evs[-1]["fields"]
+d = f["diff"]
+assert int(f["changes"]) >= 40 and len(d.encode()) <= 1023, (f["changes"], len(d))
+assert d.endswith("; ..."), d[-60:]
+parts = d[:-len("; ...")].split("; ")
+assert len(parts) >= 5 and all(re.fullmatch(r"\S+: .* -> .*", p) for p in parts), parts
+assert "accessible_ip.entries[10.9.0.1/32]" in d, d[:200]
+PY
 echo "apply: ok"
