@@ -1199,9 +1199,9 @@ static const struct field lockout_fields[] = {
 };
 
 /* Argon2id cost of new hashes.  The floors are OWASP's least setting
- * (19 MiB, 2 passes); the ceilings keep one hash in the monitor, which
- * hashes one at a time before any other work, near a second (8 passes
- * over 256 MiB: 1.4 s on a 2 GHz x86 core). */
+ * (19 MiB, 2 passes); the ceilings keep one hash in the monitor, whose
+ * other work queues behind it, near a second (8 passes over 256 MiB:
+ * 1.4 s on one core here). */
 static const struct field hash_fields[] = {
 	F_UINT("time_cost", password_policy.hash.time_cost, 2, 8, 2),
 	F_UINT("memory_mib", password_policy.hash.memory_mib, 19, 256, 64),
