@@ -46,8 +46,9 @@
 #    /api/v1/services/discovery -> 403, an admin's -> 200; a password
 #    the policy refuses -> 422 with "reasons".
 #  7 a PATCH /api/v1/dos-defense -> 200, a configuration-changed event
-#    naming the user, "console 127.0.0.1" and the diff (200 -> 157), `sluicectl policy show`
-#    has it; a bad value -> 422 with the policy error, nothing changed.
+#    naming the user, "console 127.0.0.1" and the diff (200 -> 157),
+#    `sluicectl policy show` has it; a bad value -> 422 with the policy
+#    error, nothing changed.
 #  8 deleting an account ends its sessions at once.
 #  9 API tokens: scope read: GET 200, PUT 403 (no CSRF needed); scope
 #    admin: PUT 200; a deleted token -> 401; a made-up one -> 401.
