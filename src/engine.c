@@ -336,21 +336,20 @@ diff_one(const char *path, const char *old, const char *new, void *arg)
 	}
 }
 
+/* The configuration-changed event, from the diff change_finish made. */
 static void
-report_change(struct engine *e, const struct policy *old,
-    const struct policy *new, const char *who, const char *from)
+report_change(const struct diff_summary *d, const char *source,
+    const char *who, const char *from)
 {
-	struct diff_summary d = { .n = 0 };
 	char count[32];
 
-	policy_diff(old, new, diff_one, &d);
-	snprintf(count, sizeof(count), "%zu", d.n);
+	snprintf(count, sizeof(count), "%zu", d->n);
 	eventlog_emit(EVENTLOG_CONFIGURATION, EVENTLOG_NOTICE,
 	    EVENTLOG_CONFIG_CHANGED, "who", who, "from", from,
-	    "source", new->source, "changes", count, "keys", d.text,
-	    "diff", d.diff, NULL);
-	log_info("policy changed by %s (%s): %zu keys: %s", who, from, d.n,
-	    d.text);
+	    "source", source, "changes", count, "keys", d->text,
+	    "diff", d->diff, NULL);
+	log_info("policy changed by %s (%s): %zu keys: %s", who, from, d->n,
+	    d->text);
 }
 
 static void
@@ -582,7 +581,7 @@ change_finish(struct engine *e, struct change *c, int code, const char *why)
 		policy_diff(e->policy, c->new, diff_one, &d);
 		json_object_set_new(result, "changes", d.list);
 		if (d.n > 0)
-			report_change(e, e->policy, c->new, c->who, c->what);
+			report_change(&d, c->new->source, c->who, c->what);
 		json_object_set_new(result, "saved", json_string(
 		    c->save_fd >= 0 ? e->info->policy_path : "not saved"));
 		json_object_set_new(result, "message", json_sprintf(
