@@ -236,16 +236,8 @@ mkdir -p "$P"
 (
 	set -e
 	cd "$P"
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-	    -keyout ca.key -out ca.pem -days 30 -subj /CN=sluice-test-ca \
-	    -addext basicConstraints=critical,CA:true \
-	    -addext keyUsage=critical,keyCertSign,cRLSign
-	printf '%s\n' 'subjectAltName=DNS:localhost,IP:127.0.0.1' \
-	    'basicConstraints=CA:false' 'extendedKeyUsage=serverAuth' >ext.cnf
-	openssl req -new -newkey rsa:2048 -nodes -keyout rsa.key -out rsa.csr \
-	    -subj /CN=localhost
-	openssl x509 -req -in rsa.csr -CA ca.pem -CAkey ca.key \
-	    -CAcreateserial -days 90 -extfile ext.cnf -out rsa.pem
+	test_ca DNS:localhost,IP:127.0.0.1
+	test_leaf rsa localhost rsa:2048
 ) >"$T/pki.log" 2>&1 || fail "making the test PKI: $(tail -n 5 "$T/pki.log")"
 expect_exit 0 ctl cert import "$P/rsa.pem" "$P/rsa.key" "$P/ca.pem"
 accepted "TLS 1.3 after the RSA import" -tls1_3 -CAfile "$P/ca.pem" \

@@ -652,22 +652,10 @@ mkdir -p "$P"
 (
 	set -e
 	cd "$P"
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-	    -keyout ca.key -out ca.pem -days 30 -subj /CN=sluice-test-ca \
-	    -addext basicConstraints=critical,CA:true \
-	    -addext keyUsage=critical,keyCertSign,cRLSign
-	printf '%s\n' 'subjectAltName=DNS:gw.example,IP:127.0.0.1' \
-	    'basicConstraints=CA:false' 'extendedKeyUsage=serverAuth' >ext.cnf
-	leaf() { # NAME KEYSPEC [PKEYOPTS]
-		# shellcheck disable=SC2086
-		openssl req -new -newkey "$2" -nodes -keyout "$1.key" \
-		    -out "$1.csr" -subj "/CN=$1.example" $3
-		openssl x509 -req -in "$1.csr" -CA ca.pem -CAkey ca.key \
-		    -CAcreateserial -days 90 -extfile ext.cnf -out "$1.pem"
-	}
-	leaf ec ec "-pkeyopt ec_paramgen_curve:P-256"
-	leaf rsa rsa:2048 ""
-	leaf weak rsa:1024 ""
+	test_ca DNS:gw.example,IP:127.0.0.1
+	test_leaf ec ec.example ec -pkeyopt ec_paramgen_curve:P-256
+	test_leaf rsa rsa.example rsa:2048
+	test_leaf weak weak.example rsa:1024
 	openssl genpkey -algorithm ec -pkeyopt ec_paramgen_curve:P-256 \
 	    -out other.key
 	# An expired certificate: openssl ca takes explicit dates.

@@ -155,3 +155,24 @@ expect_exit() {
 	got=$?
 	[ "$got" = "$want" ] || fail "$* exited $got, expected $want; stderr: $(cat "$T/err")"
 }
+
+# test_ca SAN: in the current directory, a test CA (ca.key, ca.pem) and
+# ext.cnf for server certificates with that subjectAltName.
+test_ca() {
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	    -keyout ca.key -out ca.pem -days 30 -subj /CN=sluice-test-ca \
+	    -addext basicConstraints=critical,CA:true \
+	    -addext keyUsage=critical,keyCertSign,cRLSign &&
+	printf '%s\n' "subjectAltName=$1" 'basicConstraints=CA:false' \
+	    'extendedKeyUsage=serverAuth' >ext.cnf
+}
+# test_leaf NAME CN KEYSPEC [REQ-ARGS...]: NAME.key and NAME.pem (90
+# days), signed by test_ca's CA in the current directory.
+test_leaf() {
+	local name=$1 cn=$2 spec=$3
+	shift 3
+	openssl req -new -newkey "$spec" -nodes -keyout "$name.key" \
+	    -out "$name.csr" -subj "/CN=$cn" "$@" &&
+	openssl x509 -req -in "$name.csr" -CA ca.pem -CAkey ca.key \
+	    -CAcreateserial -days 90 -extfile ext.cnf -out "$name.pem"
+}
