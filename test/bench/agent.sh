@@ -83,13 +83,7 @@ start_bg() {
 
 # wait_ready NAME PID: its port, once the ready file is there.
 wait_ready() {
-	local _
-	for _ in $(seq 1 200); do
-		[ -s "$T/$1.ready" ] && break
-		alive "$2" || break
-		sleep 0.05
-	done
-	[ -s "$T/$1.ready" ] || fail "$1 did not start: $(cat "$T/$1.log")"
+	wait_file "$2" "$T/$1.ready" || fail "$1 did not start: $(cat "$T/$1.log")"
 	cat "$T/$1.ready"
 }
 

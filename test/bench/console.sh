@@ -334,11 +334,7 @@ hold() {
 	    2>"$T/hold-$name.err" &
 	h=$!
 	CLEANUP_PIDS="$CLEANUP_PIDS $h"
-	for _ in $(seq 1 1200); do
-		[ -s "$T/hold-$name.ready" ] && break
-		alive "$h" || break
-		sleep 0.05
-	done
+	wait_file "$h" "$T/hold-$name.ready" 1200
 	line=$(cat "$T/hold-$name.ready" 2>/dev/null)
 	# Everything answered before the ready file: settled.
 	r1=$(rss_kb "$pid")

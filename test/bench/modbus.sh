@@ -86,12 +86,7 @@ start_sim() {
 	    >>"$T/$name.log" 2>&1 &
 	SIM_PID=$!
 	CLEANUP_PIDS="$CLEANUP_PIDS $SIM_PID"
-	for _ in $(seq 1 200); do
-		[ -s "$T/$name.ready" ] && break
-		alive "$SIM_PID" || break
-		sleep 0.05
-	done
-	[ -s "$T/$name.ready" ] ||
+	wait_file "$SIM_PID" "$T/$name.ready" ||
 		fail "simulator $name did not start: $(cat "$T/$name.log")"
 	SIM_READY=$(cat "$T/$name.ready")
 }

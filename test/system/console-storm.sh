@@ -154,12 +154,7 @@ phase() {
 		    >"$T/storm.out" 2>"$T/storm.err" &
 		sp=$!
 		CLEANUP_PIDS="$CLEANUP_PIDS $sp"
-		for _ in $(seq 1 200); do
-			[ -e "$T/storm.ready" ] && break
-			alive "$sp" || break
-			sleep 0.05
-		done
-		[ -e "$T/storm.ready" ] ||
+		wait_file "$sp" "$T/storm.ready" ||
 			fail "$name: the storm did not start: $(cat "$T/storm.err")"
 		master "$T/storm"
 		wait "$sp"

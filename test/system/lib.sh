@@ -123,6 +123,18 @@ engine_pid() {
 	pgrep -P "$DAEMON_PID" | head -n 1
 }
 
+# wait_file PID FILE [TRIES]: wait (TRIES x 0.05 s, default 200) for a
+# ready file to be non-empty, giving up early when PID has died.
+wait_file() {
+	local i
+	for i in $(seq 1 "${3:-200}"); do
+		[ -s "$2" ] && return 0
+		alive "$1" || break
+		sleep 0.05
+	done
+	[ -s "$2" ]
+}
+
 # wait_for CMD... - retry a condition for up to 5 s.
 wait_for() {
 	local i
