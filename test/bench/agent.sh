@@ -38,6 +38,8 @@
 : "${top_builddir:?}"
 # shellcheck source=test/system/lib.sh
 . "${top_srcdir:?}/test/system/lib.sh" || exit 99
+# shellcheck source=test/bench/lib.sh
+. "$top_srcdir/test/bench/lib.sh" || exit 99
 
 MB=$top_builddir/test/helpers/mb-client
 SIM=$top_builddir/contrib/sluice-modbus-sim
@@ -106,24 +108,8 @@ cpu_ns() {
 	echo "$s"
 }
 
-median() {
-	sort -n | awk '{a[NR] = $1}
-	    END {if (NR == 0) print "n/a";
-	    else print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'
-}
-col() { tr ' ' '\n' <"$2" | sed -n "s/^$1=//p"; }
 sum() { awk '{s += $1} END {printf "%.0f\n", s}'; }
 
-# calc PROGRAM [VAR=VALUE...]: awk's BEGIN block; a value that is no
-# number (n/a) sets ok to 0.
-calc() {
-	local prog=$1 a ok=1
-	shift
-	for a in "$@"; do
-		[[ ${a#*=} =~ ^-?[0-9]+(\.[0-9]+)?$ ]] || ok=0
-	done
-	awk -v ok="$ok" "${@/#/-v}" "BEGIN { $prog }"
-}
 
 # check_start: validate $POLICY and start sluiced; ENG = the engine.
 check_start() {

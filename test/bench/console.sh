@@ -35,6 +35,8 @@
 : "${top_builddir:?}"
 # shellcheck source=test/system/lib.sh
 . "${top_srcdir:?}/test/system/lib.sh" || exit 99
+# shellcheck source=test/bench/lib.sh
+. "$top_srcdir/test/bench/lib.sh" || exit 99
 
 TC=$top_builddir/test/bench/tls-client
 RUNS=${RUNS:-3}
@@ -77,27 +79,6 @@ fi
 in_ns() { "${IN_NS[@]}" "$@"; }
 CURL=(curl -sk --max-time 20)
 
-median() {
-	sort -n | awk '{a[NR] = $1}
-	    END {if (NR == 0) print "n/a";
-	    else print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'
-}
-
-# calc PROGRAM [VAR=VALUE...]: awk's BEGIN block; a value that is no
-# number (n/a: every run failed) sets ok to 0.
-calc() {
-	local prog=$1 a ok=1
-	shift
-	for a in "$@"; do
-		[[ ${a#*=} =~ ^-?[0-9]+(\.[0-9]+)?$ ]] || ok=0
-	done
-	awk -v ok="$ok" "${@/#/-v}" "BEGIN { $prog }"
-}
-
-# col NAME FILE: the values of NAME=value, one a line.
-col() {
-	tr ' ' '\n' <"$2" | sed -n "s/^$1=//p"
-}
 
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null; }

@@ -34,6 +34,8 @@
 # LAT_RUNS (5: unloaded runs before the floods, and as many after).
 set -u
 : "${top_builddir:?}" "${top_srcdir:?}"
+# shellcheck source=test/bench/lib.sh
+. "$top_srcdir/test/bench/lib.sh" || exit 99
 FWAPPLY="$top_builddir/test/helpers/fw-apply"
 SLUICED="$top_builddir/sluiced"
 SLUICECTL="$top_builddir/sluicectl"
@@ -214,11 +216,6 @@ lat() {     # lat OUT: one bench-latency run, from the listed host
 	    bench-latency "$LAT_N" >>"$1" 2>>"$T/mb.err" || echo "failed" >>"$1"
 }
 
-col() { tr ' ' '\n' <"$2" | sed -n "s/^$1=//p"; }
-median() {
-	sort -n | awk '{ a[NR] = $1 } END { if (NR == 0) print "n/a";
-	    else print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
-}
 
 # flood OUT: hping3 from the unlisted host for FLOOD_S s, in the background
 # (FLOOD = its pid); SIGINT makes hping3 print its statistics.

@@ -33,6 +33,8 @@
 : "${top_builddir:?}"
 # shellcheck source=test/system/lib.sh
 . "${top_srcdir:?}/test/system/lib.sh" || exit 99
+# shellcheck source=test/bench/lib.sh
+. "$top_srcdir/test/bench/lib.sh" || exit 99
 
 MB=$top_builddir/test/helpers/mb-client
 SIM=$top_builddir/contrib/sluice-modbus-sim
@@ -218,30 +220,11 @@ open_conns() {
 	    2>/dev/null
 }
 
-median() {
-	sort -n | awk '{a[NR] = $1}
-	    END {if (NR == 0) print "n/a";
-	    else print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'
-}
 
-# col NAME FILE: the values of NAME=value, one a line, from mb-client lines.
-col() {
-	tr ' ' '\n' <"$2" | sed -n "s/^$1=//p"
-}
 
 sum() { awk '{s += $1} END {print s + 0}'; }
 max() { sort -n | tail -n 1; }
 
-# calc PROGRAM [VAR=VALUE...]: awk's BEGIN block; a value that is no
-# number (n/a: every run failed) sets ok to 0.
-calc() {
-	local prog=$1 a ok=1
-	shift
-	for a in "$@"; do
-		[[ ${a#*=} =~ ^-?[0-9]+(\.[0-9]+)?$ ]] || ok=0
-	done
-	awk -v ok="$ok" "${@/#/-v}" "BEGIN { $prog }"
-}
 
 # run OUT ARGS...: one mb-client run, its line appended to $T/OUT.
 run() {
