@@ -26,34 +26,26 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* RFC 7396 section 2, on JSON values: a new reference. */
+/*
+ * jansson 2.14 handles object keys as C strings in json_equal() and
+ * json_copy(), so a key holding a NUL (a YAML "\0" escape) is cut short
+ * there: these two take the key's length.
+ */
 static json_t *
-reference_merge(const json_t *target, json_t *patch)
+copy_object(const json_t *o)
 {
 	const char *k;
 	size_t klen;
-	json_t *t, *v;
+	json_t *t = json_object(), *v;
 
-	if (!json_is_object(patch))
-		return json_incref(patch);
-	t = json_is_object(target) ? json_copy((json_t *)target) :
-	    json_object();
 	if (t == NULL)
 		abort();
-	json_object_keylen_foreach(patch, k, klen, v) {
-		if (json_is_null(v))
-			json_object_deln(t, k, klen);
-		else if (json_object_setn_new(t, k, klen, reference_merge(
-		    json_object_getn(t, k, klen), v)) == -1)
+	json_object_keylen_foreach((json_t *)o, k, klen, v)
+		if (json_object_setn(t, k, klen, v) == -1)
 			abort();
-	}
 	return t;
 }
 
-/*
- * json_equal() of jansson 2.14 looks object keys up as C strings, so two
- * equal objects with a key holding a NUL compare unequal.
- */
 static int
 same(const json_t *a, const json_t *b)
 {
@@ -83,6 +75,29 @@ same(const json_t *a, const json_t *b)
 		return 1;
 	}
 	return json_equal(a, b);
+}
+
+/* RFC 7396 section 2, on JSON values: a new reference. */
+static json_t *
+reference_merge(const json_t *target, json_t *patch)
+{
+	const char *k;
+	size_t klen;
+	json_t *t, *v;
+
+	if (!json_is_object(patch))
+		return json_incref(patch);
+	t = json_is_object(target) ? copy_object(target) : json_object();
+	if (t == NULL)
+		abort();
+	json_object_keylen_foreach(patch, k, klen, v) {
+		if (json_is_null(v))
+			json_object_deln(t, k, klen);
+		else if (json_object_setn_new(t, k, klen, reference_merge(
+		    json_object_getn(t, k, klen), v)) == -1)
+			abort();
+	}
+	return t;
 }
 
 static void
