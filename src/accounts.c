@@ -89,6 +89,7 @@ struct accounts {
 	unsigned dirty;
 	bool token_live;
 	uint8_t token_hash[crypto_generichash_BYTES];
+	uint8_t decoy_key[crypto_shorthash_KEYBYTES];
 	size_t n_src;
 	struct source src[ACCOUNTS_SOURCES_MAX];
 };
@@ -728,6 +729,7 @@ accounts_new(const struct accounts_config *c)
 	}
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		return NULL;
+	crypto_shorthash_keygen(a->decoy_key);
 	accounts_set_config(a, c);
 	return a;
 }
@@ -749,6 +751,7 @@ accounts_free(struct accounts *a)
 	for (size_t i = 0; i < a->n; i++)
 		account_free(a->v[i]);
 	sodium_memzero(a->token_hash, sizeof(a->token_hash));
+	sodium_memzero(a->decoy_key, sizeof(a->decoy_key));
 	free(a);
 }
 
@@ -1310,12 +1313,16 @@ source_refused(struct accounts *a, const struct accounts_source *src,
 /* ---- login -------------------------------------------------------------- */
 
 /*
- * A hash nobody's password matches, with the Argon2 parameters of like
- * (or of the newest account's hash, or libsodium's INTERACTIVE ones), so
- * verifying it costs what verifying a real one does.
+ * A hash nobody's password matches, with the Argon2 parameters of like,
+ * so verifying it costs what verifying a real one does.  For an unknown
+ * name (like NULL) they are those of an account chosen by a keyed hash of
+ * the name: while a change of password_policy.hash leaves accounts at
+ * mixed costs, each unknown name keeps the cost of some real account from
+ * try to try, so timing cannot single out the names that exist.  An empty
+ * store uses libsodium's INTERACTIVE cost.
  */
 static void
-dummy_hash(const struct accounts *a, const char *like,
+dummy_hash(const struct accounts *a, const char *like, const char *name,
     char out[ACCOUNTS_HASH_MAX])
 {
 	uint8_t salt[crypto_pwhash_SALTBYTES], dig[32];
@@ -1326,14 +1333,15 @@ dummy_hash(const struct accounts *a, const char *like,
 	const char *end;
 	int plen;
 
-	if (like == NULL) {
-		const struct account *newest = NULL;
+	if (like == NULL && a->n > 0) {
+		uint8_t h[crypto_shorthash_BYTES];
+		uint64_t pick = 0;
 
-		for (size_t i = 0; i < a->n; i++)
-			if (newest == NULL ||
-			    a->v[i]->changed >= newest->changed)
-				newest = a->v[i];
-		like = newest != NULL ? newest->hash : NULL;
+		crypto_shorthash(h, (const uint8_t *)name, strlen(name),
+		    a->decoy_key);
+		for (size_t i = 0; i < sizeof(h); i++)
+			pick = pick << 8 | h[i];
+		like = a->v[pick % a->n]->hash;
 	}
 	if (like == NULL || (end = hash_params_end(like)) == NULL) {
 		like = "$argon2id$v=19$m=65536,t=2,p=1$";
@@ -1379,10 +1387,10 @@ accounts_login_begin(struct accounts *a, const char *name,
 	acc = find(a, att->name[0] != '\0' ? att->name : NULL);
 	if (acc == NULL) {
 		att->kind = KIND_UNKNOWN;
-		dummy_hash(a, NULL, att->hash);
+		dummy_hash(a, NULL, name != NULL ? name : "", att->hash);
 	} else if (account_locked(a, acc, now)) {
 		att->kind = KIND_LOCKED;
-		dummy_hash(a, acc->hash, att->hash);
+		dummy_hash(a, acc->hash, NULL, att->hash);
 	} else {
 		att->kind = KIND_REAL;
 		att->gen = acc->gen;

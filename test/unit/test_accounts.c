@@ -1073,6 +1073,44 @@ test_unknown_vs_wrong(void **state)
 	accounts_login_finish(a, &att, 1, T0 + 10, &locked);
 	assert_int_equal(locked.outcome, ACCOUNTS_LOGIN_LOCKED);
 
+	/*
+	 * Accounts at mixed costs (a changed password_policy.hash before
+	 * their next sign-in): each unknown name keeps one real account's
+	 * cost from try to try, and the names spread over both costs.
+	 */
+	{
+		struct accounts_source s3 = v4(10, 1, 1, 3);
+		char name[16], first[ACCOUNTS_HASH_MAX];
+		char other[ACCOUNTS_HASH_MAX];
+		const char *m16 = "$argon2id$v=19$m=16,t=1,p=1$";
+		unsigned as_real = 0, as_other = 0, ev;
+
+		/* real has m=8,t=1: other's is m=16 */
+		snprintf(other, sizeof(other), "%s%s", m16,
+		    H("other-pw") + params_len(H("other-pw")) + 1);
+		assert_int_equal(accounts_add(a, "other", ACCOUNTS_USER,
+		    other, false, T0, &ev), 0);
+		for (int i = 0; i < 64; i++) {
+			snprintf(name, sizeof(name), "ghost%d", i);
+			accounts_login_begin(a, name, &s3, T0 + 20, &att,
+			    &unknown);
+			assert_int_equal(unknown.outcome, ACCOUNTS_VERIFY);
+			snprintf(first, sizeof(first), "%s", att.hash);
+			accounts_login_begin(a, name, &s3, T0 + 20, &att,
+			    &unknown);
+			assert_int_equal(params_len(att.hash),
+			    params_len(first));
+			assert_memory_equal(att.hash, first,
+			    params_len(first));
+			if (memcmp(att.hash, real, params_len(real)) == 0)
+				as_real++;
+			else if (memcmp(att.hash, m16, strlen(m16)) == 0)
+				as_other++;
+		}
+		assert_int_equal(as_real + as_other, 64);
+		assert_true(as_real > 0 && as_other > 0);
+	}
+
 	/* the dummy for an empty store has libsodium's INTERACTIVE cost */
 	accounts_free(a);
 	a = accounts_new(&c);
