@@ -1192,9 +1192,10 @@ static const struct field firewall_fields[] = {
 
 static const struct field lockout_fields[] = {
 	F_BOOL("enabled", password_policy.lockout.enabled, true),
-	F_UINT("attempts", password_policy.lockout.attempts, 1, 100, 5),
+	/* The MGate's own ranges: 1-10 failures, locked 1-60 minutes. */
+	F_UINT("attempts", password_policy.lockout.attempts, 1, 10, 5),
 	F_UINT("window_s", password_policy.lockout.window_s, 1, 86400, 300),
-	F_UINT("duration_s", password_policy.lockout.duration_s, 1, 86400, 600),
+	F_UINT("duration_s", password_policy.lockout.duration_s, 60, 3600, 600),
 	F_END
 };
 

@@ -468,8 +468,10 @@ ok "5a lockout after 3 failures, over after 120 s"
 # 4 x), through the API.
 clock 301
 admin_login
-api PATCH /api/v1/password-policy '{"lockout":{"attempts":50}}'
-expect 200 "PATCH password-policy lockout.attempts 50"
+api PATCH /api/v1/password-policy '{"lockout":{"attempts":11}}'
+expect 422 "PATCH password-policy lockout.attempts 11 (over 10)"
+api PATCH /api/v1/password-policy '{"lockout":{"attempts":10}}'
+expect 200 "PATCH password-policy lockout.attempts 10"
 CK=
 CS=
 login nobody-like-this "wrong-$OP_PW"

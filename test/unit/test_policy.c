@@ -165,7 +165,13 @@ static const struct bad_case bad_cases[] = {
 	  "(expected 0..3650)" },
 	{ "password_policy:\n  lockout:\n    attempts: 0\n",
 	  "t.yaml:3:15: password_policy.lockout.attempts: 0 is out of range "
-	  "(expected 1..100)" },
+	  "(expected 1..10)" },
+	{ "password_policy:\n  lockout:\n    attempts: 11\n",
+	  "t.yaml:3:15: password_policy.lockout.attempts: 11 is out of range "
+	  "(expected 1..10)" },
+	{ "password_policy:\n  lockout:\n    duration_s: 59\n",
+	  "t.yaml:3:17: password_policy.lockout.duration_s: 59 is out of "
+	  "range (expected 60..3600)" },
 	{ "password_policy:\n  lockout:\n    window_s: 86401\n",
 	  "t.yaml:3:15: password_policy.lockout.window_s: 86401 is out of "
 	  "range (expected 1..86400)" },
