@@ -1021,7 +1021,7 @@ enum ftype {
 	FT_NAME,	/* [A-Za-z0-9._-], 1..size-1 bytes */
 	FT_TEXT,	/* printable, at most size-1 bytes */
 	FT_HOST,	/* "" or a host name or address */
-	FT_MESSAGE,	/* char *, printable plus newlines, at most max bytes */
+	FT_MESSAGE,	/* char *, printable plus newlines, at most max characters */
 	FT_ENUM,	/* names; stored as the index, or vals[index] if vals */
 	FT_FACILITY,	/* 0..23 or a name */
 	FT_SERVICES,
@@ -1105,7 +1105,8 @@ struct field {
 #define F_SPECIAL(k, t)	{ .key = (k), .type = (t) }
 #define F_END		{ .key = NULL }
 
-#define MESSAGE_MAX	4096
+/* The MGate's limit on its login message, in characters. */
+#define MESSAGE_CHARS	500
 
 static const char *const transport_names[] = { "udp", "tcp", NULL };
 static const char *const format_names[] = { "rfc5424", "rfc3164", NULL };
@@ -1229,7 +1230,7 @@ static const struct field password_fields[] = {
  * connections, request_timeout ends a request that trickles in.
  */
 #define MSG_FIELD(k, m) { .key = (k), .type = FT_MESSAGE, \
-	.off = offsetof(struct policy, m), .max = MESSAGE_MAX, .sdef = "" }
+	.off = offsetof(struct policy, m), .max = MESSAGE_CHARS, .sdef = "" }
 static const struct field console_fields[] = {
 	F_UINT("session_idle_timeout", console.session_idle_s, 60, 86400, 600),
 	F_UINT("session_lifetime", console.session_lifetime_s, 300, 604800,
@@ -3882,8 +3883,20 @@ check_value(struct vctx *vc, const struct pnode *n, const struct field *f)
 	case FT_MESSAGE: {
 		char *s, *old;
 
-		if (get_string(vc, n, "printable text and newlines") == -1 ||
-		    check_text(vc, n, f->max, true) == -1)
+		size_t chars = 0;
+
+		if (get_string(vc, n, "printable text and newlines") == -1)
+			return -1;
+		/* Characters, not bytes: UTF-8 lead bytes. */
+		for (size_t i = 0; i < n->len; i++)
+			chars += ((unsigned char)n->text[i] & 0xc0) != 0x80;
+		if (chars > f->max) {
+			verr(vc, n, "%zu characters is too long (expected at most "
+			    "%u)", chars, f->max);
+			return -1;
+		}
+		/* The byte cap cannot bite: a character is at most 4 bytes. */
+		if (check_text(vc, n, 4 * (size_t)f->max, true) == -1)
 			return -1;
 		if ((s = strdup(n->text)) == NULL) {
 			set_err(vc->err, "%s: out of memory", n->file);
