@@ -1021,7 +1021,7 @@ enum ftype {
 	FT_NAME,	/* [A-Za-z0-9._-], 1..size-1 bytes */
 	FT_TEXT,	/* printable, at most size-1 bytes */
 	FT_HOST,	/* "" or a host name or address */
-	FT_MESSAGE,	/* char *, printable plus newlines, at most max characters */
+	FT_MESSAGE,	/* char *, printable and newlines, at most max chars */
 	FT_ENUM,	/* names; stored as the index, or vals[index] if vals */
 	FT_FACILITY,	/* 0..23 or a name */
 	FT_SERVICES,
@@ -3882,7 +3882,6 @@ check_value(struct vctx *vc, const struct pnode *n, const struct field *f)
 		return check_string_field(vc, n, f, at);
 	case FT_MESSAGE: {
 		char *s, *old;
-
 		size_t chars = 0;
 
 		if (get_string(vc, n, "printable text and newlines") == -1)

@@ -807,7 +807,7 @@ test_message_length(void **state)
 
 	(void)state;
 	for (k = 0; k < 2; k++) {
-		/* 500 two-byte characters (1,000 bytes) and a newline */
+		/* 499 two-byte characters and a newline: 500, in 999 bytes */
 		at = (size_t)snprintf(yaml, sizeof(yaml), "%s: \"", keys[k]);
 		for (i = 0; i < 499; i++)
 			at += (size_t)snprintf(yaml + at, sizeof(yaml) - at,
