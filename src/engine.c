@@ -303,27 +303,29 @@ static void
 diff_one(const char *path, const char *old, const char *new, void *arg)
 {
 	struct diff_summary *d = arg;
-	size_t used = strlen(d->text);
+	size_t used = strlen(d->text), dl = strlen(d->diff);
 	char ov[64], nv[64];
-	size_t dl = strlen(d->diff);
-	bool secret = diff_secret(path);
 
 	if (d->n < 8 && used + strlen(path) + 3 < sizeof(d->text))
 		snprintf(d->text + used, sizeof(d->text) - used, "%s%s",
 		    d->n ? ", " : "", path);
 	else if (d->n == 8 && used + 5 < sizeof(d->text))
 		snprintf(d->text + used, sizeof(d->text) - used, ", ...");
-	diff_value(ov, sizeof(ov), old, secret);
-	diff_value(nv, sizeof(nv), new, secret);
 	/* Whole entries in order, then "; ..." for the rest. */
-	if (!d->diff_full && dl + strlen(path) + strlen(ov) + strlen(nv) +
-	    12 < sizeof(d->diff) - 6)
-		snprintf(d->diff + dl, sizeof(d->diff) - dl, "%s%s: %s -> %s",
-		    d->n ? "; " : "", path, ov, nv);
-	else if (!d->diff_full) {
-		snprintf(d->diff + dl, sizeof(d->diff) - dl, "%s...",
-		    d->n ? "; " : "");
-		d->diff_full = true;
+	if (!d->diff_full) {
+		bool secret = diff_secret(path);
+
+		diff_value(ov, sizeof(ov), old, secret);
+		diff_value(nv, sizeof(nv), new, secret);
+		if (dl + strlen(path) + strlen(ov) + strlen(nv) + 12 <
+		    sizeof(d->diff) - 6)
+			snprintf(d->diff + dl, sizeof(d->diff) - dl,
+			    "%s%s: %s -> %s", d->n ? "; " : "", path, ov, nv);
+		else {
+			snprintf(d->diff + dl, sizeof(d->diff) - dl, "%s...",
+			    d->n ? "; " : "");
+			d->diff_full = true;
+		}
 	}
 	d->n++;
 	if (d->list != NULL) {

@@ -325,9 +325,9 @@ struct policy {
 		} hash;
 		struct {
 			bool enabled;
-			unsigned attempts;         /* 1..100 failures ... */
+			unsigned attempts;         /* 1..10 failures ... */
 			unsigned window_s;         /* ... within this many seconds ... */
-			unsigned duration_s;       /* ... lock the account this long */
+			unsigned duration_s;       /* ... lock it this long, 60..3600 s */
 		} lockout;
 	} password_policy;
 
